@@ -21,6 +21,8 @@ class ToolRun:
 
     response: dict[str, Any]
     error: ToolError | None
+    #: repr() of the code's final expression, with ``echo_last_expression=True`` (a notebook's result).
+    value: str | None = None
 
 
 def create_and_run_tool(
@@ -42,8 +44,13 @@ def run_tool(
     mode: str | None = None,
     on_output: OutputCallback | None = None,
     policy: Policy | None = None,
+    echo_last_expression: bool = False,
 ) -> ToolRun:
-    """``create_and_run_tool`` for front doors: a mode override, live output, the exception."""
+    """``create_and_run_tool`` for front doors: a mode override, live output, the exception.
+
+    ``echo_last_expression``: the sandbox also reports the repr of a final expression (``value``),
+    the way a notebook shows a cell's result. The response dict is the same either way.
+    """
     tool_id = response.new_tool_id()
     policy = policy or load_policy()
 
@@ -79,12 +86,15 @@ def run_tool(
         executor = select_executor(mode)
     except ExecutorUnavailable as exc:
         return refuse(str(exc), check, "SandboxUnavailable")
+    runtime_policy = policy.runtime_config()
+    if echo_last_expression:
+        runtime_policy["echo_last_expression"] = True
     request = ExecutionRequest(
         tool_id=tool_id,
         code=python_code,
         timeout_seconds=limits.timeout_seconds,
         memory_limit_mb=limits.memory_limit_mb,
-        runtime_policy=policy.runtime_config(),
+        runtime_policy=runtime_policy,
         on_output=on_output,
     )
     try:
@@ -101,7 +111,7 @@ def run_tool(
         security_check=_public(check),
         result=result,
     )
-    return ToolRun(built, result.error)
+    return ToolRun(built, result.error, result.value)
 
 
 def _public(check: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -11,9 +12,15 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _run(args: argparse.Namespace) -> int:
+    # One tool, then exit: a warm pool would only start containers to remove them at exit.
+    os.environ.setdefault("NEXUS_POOL_SIZE", "0")
     from .api import create_and_run_tool
 
-    code = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    if args.file == "-":
+        code = sys.stdin.read()
+    else:
+        with open(args.file, encoding="utf-8") as handle:
+            code = handle.read()
     response = create_and_run_tool(code, timeout=args.timeout, memory_limit_mb=args.memory)
     print(json.dumps(response, indent=2))
     return 0 if response["success"] else 1

@@ -20,6 +20,8 @@ OPEN_FILES_LIMIT = 64
 OUTPUT_LIMIT_BYTES = 1024 * 1024
 SANDBOX_UID = 1000
 SANDBOX_USER = "nexus"
+# Tools one server front door (MCP, REST) runs at once; more wait their turn (each takes 0.5 CPU).
+MAX_CONCURRENT_TOOLS = 4
 
 
 @dataclass(frozen=True)

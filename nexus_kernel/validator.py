@@ -1,17 +1,814 @@
-"""AST security validator (interim: syntax only; the full rule set is being written)."""
+"""AST security validator: refuses tool code that reaches beyond what the policy allows.
+
+``check(code, policy)`` returns ``{"safe": bool, "violations": [...]}`` (plus ``"syntax_error"``
+when the code does not parse). Every violation reads ``"line N: <what> is not allowed (<why>)"``.
+
+How it works: one iterative pass over the AST (no recursion, so deep nesting cannot crash it)
+buckets the nodes that matter -- names, attribute chains, calls, subscripts, imports, strings --
+and notes their context (which node is called, which is the base of an attribute). The rules then
+run over the buckets with whole-program knowledge: an import anywhere binds its name everywhere.
+
+The validator is policy, not the boundary. It reads every rule from the ``Policy`` object and
+errs on the side of refusing; the sandbox must still contain whatever slips past it.
+"""
 
 from __future__ import annotations
 
+import _string  # CPython's format-field parser: the same one str.format uses
 import ast
+import builtins
+import posixpath
+import re
+import string
+import unicodedata
+import warnings
 from typing import Any
 
 from .policy import Policy
 
+_BUILTIN_NAMES = frozenset(vars(builtins))
+_FORMATTER = string.Formatter()
+# Node fields that never hold child nodes worth visiting (``ctx`` is a shared Load/Store marker).
+_SKIP_FIELDS = frozenset(
+    {"ctx", "id", "attr", "name", "arg", "module", "level", "kind", "type_comment", "conversion", "is_async"}
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+# Node classes the scan records something about (besides names, attributes, calls and strings).
+_NOTED = frozenset(
+    {
+        ast.Subscript, ast.BinOp, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+        ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping,
+    }
+)  # fmt: skip
+_FOLD_BUDGET = 64  # nodes visited when folding a string expression (bounds recursion depth)
+_FOLD_MAX_LEN = 10_000  # longest folded string considered (no '"x" * 10**9' inside the validator)
+_NAMESPACE_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
+_CLASS_GAME_CALLS = frozenset({"__setattr__", "__delattr__"})
+_MUTATORS = frozenset(
+    {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__", "__ior__"}
+)
+_MAX_POLICIES = 8
+_compiled: dict[int, tuple[Policy, re.Pattern[str]]] = {}
+
 
 def check(code: str, policy: Policy) -> dict[str, Any]:
+    """Validate ``code`` against ``policy``; never raises.
+
+    Returns ``{"safe": bool, "violations": [str, ...]}``. When the code does not parse, the result
+    also holds ``"syntax_error": "<msg> (line N)"`` and its one violation is
+    ``"line N: syntax error: <msg>"``.
+    """
     try:
-        ast.parse(code)
+        return _check(code, policy)
+    except RecursionError:
+        return _refused("line 1: code nested too deeply to validate is not allowed (RecursionError)")
+    except MemoryError:
+        return _refused("line 1: code too large to validate is not allowed (MemoryError)")
+    except Exception as exc:  # noqa: BLE001 - fail closed: what cannot be checked is refused
+        return _refused(f"line 1: code the validator could not check is not allowed ({type(exc).__name__})")
+
+
+def _refused(violation: str) -> dict[str, Any]:
+    return {"safe": False, "violations": [violation]}
+
+
+def _syntax_error(line: int, msg: str) -> dict[str, Any]:
+    return {
+        "safe": False,
+        "violations": [f"line {line}: syntax error: {msg}"],
+        "syntax_error": f"{msg} (line {line})",
+    }
+
+
+def _line_of(code: str, index: int) -> int:
+    return code.count("\n", 0, max(index, 0)) + 1
+
+
+def _check(code: str, policy: Policy) -> dict[str, Any]:
+    if not isinstance(code, str):
+        return _refused(f"line 1: code of type {type(code).__name__} is not allowed (it must be a str)")
+    if len(code) > policy.max_code_chars:
+        limit = policy.max_code_chars
+        return _refused(f"line 1: code of {len(code)} characters is not allowed (the limit is {limit})")
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences warn; under ``-W error`` that would surface as a SyntaxError.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code, "<tool>")
     except SyntaxError as exc:
-        msg = f"{exc.msg} (line {exc.lineno})"
-        return {"safe": False, "violations": [f"line {exc.lineno}: syntax error: {exc.msg}"], "syntax_error": msg}
-    return {"safe": True, "violations": []}
+        line = exc.lineno or (_line_of(code, code.find("\0")) if "\0" in code else 1)
+        return _syntax_error(line, exc.msg)
+    except UnicodeError as exc:  # a lone surrogate cannot be encoded, so it could not be run either
+        line = _line_of(code, getattr(exc, "start", 0))
+        return _syntax_error(line, "the code contains a lone surrogate (not valid Unicode)")
+    except ValueError as exc:  # Python 3.10: "source code string cannot contain null bytes"
+        return _syntax_error(_line_of(code, code.find("\0")), str(exc))
+    except RecursionError:
+        return _refused("line 1: code nested too deeply to parse is not allowed (RecursionError)")
+    except MemoryError:
+        return _refused("line 1: code nested too deeply to parse is not allowed (parser stack overflow)")
+    violations = _Rules(policy, _Scan(tree)).run()
+    return {"safe": not violations, "violations": violations}
+
+
+def _norm(text: str) -> str:
+    """The NFKC form of a string, as Python uses for identifiers (fullwidth ``eval`` is ``eval``).
+
+    Identifiers in the AST are already normalised by the parser (PEP 3131); strings are not, and
+    a string becomes an attribute name through getattr() or a format field.
+    """
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not _dunder(name)
+
+
+def _blocked_pattern(policy: Policy) -> re.Pattern[str]:
+    """A regex finding blocked attribute names inside string literals (cached per policy)."""
+    entry = _compiled.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    names = sorted(policy.blocked_attributes, key=len, reverse=True)
+    alternatives = "|".join(re.escape(n) for n in names) or r"(?!x)x"
+    pattern = re.compile(rf"(?<![A-Za-z0-9_])(?:{alternatives})(?![A-Za-z0-9_])")
+    if len(_compiled) >= _MAX_POLICIES:
+        _compiled.clear()
+    _compiled[id(policy)] = (policy, pattern)  # holds the policy, so its id cannot be reused
+    return pattern
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of node class ``cls`` that may hold nodes; none for non-nodes (None, str, bool)."""
+    names = cls._fields if issubclass(cls, ast.AST) else ()
+    fields = _FIELDS[cls] = tuple(f for f in names if f not in _SKIP_FIELDS)
+    return fields
+
+
+class _Scan:
+    """One iterative pass over the tree: the nodes each rule needs, and their context."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.names: list[ast.Name] = []
+        self.attributes: list[ast.Attribute] = []
+        self.calls: list[ast.Call] = []
+        self.subscripts: list[ast.Subscript] = []
+        self.imports: list[ast.Import | ast.ImportFrom] = []
+        self.strings: list[ast.Constant] = []
+        self.binops: list[ast.BinOp] = []
+        self.bound: set[str] = set()  # names the code binds itself (not by import)
+        self.functions: set[str] = set()  # names of functions the code defines
+        self.callees: set[int] = set()  # id() of nodes in call position
+        self.bases: set[int] = set()  # id() of nodes that are the base of an attribute
+        self.inner_binops: set[int] = set()  # id() of operands of a BinOp
+        self._walk(tree)
+
+    def _walk(self, tree: ast.AST) -> None:
+        # The hot loop (every node of the program): locals, identity checks, an explicit stack.
+        names, attributes, calls, strings = self.names, self.attributes, self.calls, self.strings
+        bound, callees, bases = self.bound, self.callees, self.bases
+        name_cls, attribute_cls, call_cls, constant_cls = ast.Name, ast.Attribute, ast.Call, ast.Constant
+        load_cls, noted, fields_of = ast.Load, _NOTED, _FIELDS
+        stack: list[Any] = [tree]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            node = pop()
+            cls = node.__class__
+            if cls is name_cls:
+                names.append(node)
+                if node.ctx.__class__ is not load_cls:
+                    bound.add(node.id)
+                continue
+            if cls is constant_cls:
+                if isinstance(node.value, (str, bytes)):
+                    strings.append(node)
+                continue
+            if cls is attribute_cls:
+                attributes.append(node)
+                bases.add(id(node.value))
+            elif cls is call_cls:
+                calls.append(node)
+                callees.add(id(node.func))
+            elif cls in noted and self._note(node, cls):
+                continue
+            fields = fields_of.get(cls)
+            if fields is None:
+                fields = _child_fields(cls)
+            for field in fields:
+                value = getattr(node, field)
+                if value.__class__ is list:
+                    extend(value)  # items that are not nodes (None, str) are popped and skipped
+                elif value is not None:
+                    push(value)
+
+    def _note(self, node: Any, cls: type) -> bool:
+        """Record what a rule needs from ``node``; True when its children need no visit."""
+        if cls is ast.Subscript:
+            self.subscripts.append(node)
+        elif cls is ast.BinOp:
+            self.binops.append(node)
+            self.inner_binops.add(id(node.left))
+            self.inner_binops.add(id(node.right))
+        elif cls is ast.arg:
+            self.bound.add(node.arg)
+        elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef:
+            self.bound.add(node.name)
+            self.functions.add(node.name)
+        elif cls is ast.ClassDef:
+            self.bound.add(node.name)
+        elif cls is ast.Import or cls is ast.ImportFrom:
+            self.imports.append(node)
+            return True
+        elif cls is ast.MatchMapping:
+            if node.rest:
+                self.bound.add(node.rest)
+        elif node.name:  # ExceptHandler, MatchAs, MatchStar
+            self.bound.add(node.name)
+        return False
+
+
+class _Rules:
+    """The rules, run over one scan. Each finding becomes one ``line N: ...`` violation."""
+
+    def __init__(self, policy: Policy, scan: _Scan) -> None:
+        self.policy = policy
+        self.scan = scan
+        self.pattern = _blocked_pattern(policy)
+        self.imported: dict[str, str] = {}  # local name -> qualified name, for every import binding
+        self.modules: set[str] = set()  # local names bound to a module object
+        self.consumed: set[int] = set()  # string constants already judged by a specific rule
+        self.found: list[tuple[int, int, str]] = []
+
+    def run(self) -> list[str]:
+        self._imports()
+        self._calls()  # before strings: it marks the literals it judges itself
+        self._subscripts()
+        self._names()
+        self._attributes()
+        self._strings()
+        self.found.sort(key=lambda item: (item[0], item[1]))
+        seen: set[str] = set()
+        out: list[str] = []
+        for line, _col, text in self.found:
+            message = f"line {line}: {text}"
+            if message not in seen:
+                seen.add(message)
+                out.append(message)
+        return out
+
+    def add(self, node: Any, text: str) -> None:
+        self.found.append((getattr(node, "lineno", 1) or 1, getattr(node, "col_offset", 0) or 0, text))
+
+    # -- imports ---------------------------------------------------------------------------------
+
+    def _imports(self) -> None:
+        for node in self.scan.imports:
+            if isinstance(node, ast.Import):
+                self._import(node)
+            elif node.level:
+                self.add(node, "relative import is not allowed (a tool is a single file, not a package)")
+            else:
+                self._import_from(node)
+
+    def _import(self, node: ast.Import) -> None:
+        policy = self.policy
+        for alias in node.names:
+            name = alias.name
+            if not policy.module_allowed(name):
+                self.add(node, f"import of '{name}' is not allowed ({policy.module_refusal(name)})")
+            elif any(_private(part) for part in name.split(".")):
+                self.add(node, f"import of '{name}' is not allowed (private library internals)")
+            local = alias.asname or name.split(".")[0]
+            self.imported[local] = name if alias.asname else local
+            self.modules.add(local)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        policy = self.policy
+        module = node.module or ""
+        names = [alias.name for alias in node.names]
+        # ``from xml.etree import ElementTree`` is fine when every imported name is an allowed module.
+        if not policy.module_allowed(module) and (
+            "*" in names or not all(policy.module_allowed(f"{module}.{n}") for n in names)
+        ):
+            self.add(node, f"import from '{module}' is not allowed ({policy.module_refusal(module)})")
+        elif any(_private(part) for part in module.split(".")):
+            self.add(node, f"import from '{module}' is not allowed (private library internals)")
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            problem = self._member_problem(module, alias.name)
+            if problem:
+                self.add(node, f"import of '{alias.name}' from '{module}' is not allowed ({problem})")
+            qualified = f"{module}.{alias.name}"
+            local = alias.asname or alias.name
+            self.imported[local] = qualified
+            if qualified in policy.allowed_modules:
+                self.modules.add(local)
+
+    def _member_problem(self, owner: str, name: str) -> str | None:
+        """Why ``owner.name`` is refused, where ``owner`` is a qualified name from an import."""
+        policy = self.policy
+        qualified = f"{owner}.{name}"
+        if owner == "sys":
+            if name in policy.sys_attributes:
+                return None
+            offered = ", ".join(sorted(a for a in policy.sys_attributes if not _dunder(a)))
+            return f"the sandbox's sys provides only {offered}"
+        if qualified in policy.refused_functions:
+            return policy.refused_functions[qualified]
+        if name in policy.blocked_attributes or name in policy.module_attributes:
+            return policy.attribute_reason(name)
+        if _private(name):
+            return "private library internals can hold modules the policy denies"
+        bare = name.lstrip("_")
+        if bare == "sys" or (policy.is_library_module(bare) and not policy.module_allowed(bare)):
+            what = "the real sys, not the sandbox's" if bare == "sys" else policy.module_refusal(bare)
+            return f"it is the module '{bare}': {what}"
+        return None
+
+    # -- names -----------------------------------------------------------------------------------
+
+    def _checked_function(self, qualified: str) -> bool:
+        """Functions whose calls the rules inspect: they may only be called directly."""
+        policy = self.policy
+        return (
+            qualified in policy.attribute_functions
+            or qualified in policy.namespace_functions
+            or qualified in policy.code_string_arguments
+            or (qualified in policy.refused_arguments and qualified not in _BUILTIN_NAMES)
+        )
+
+    def _qualified(self, node: Any) -> str | None:
+        """``a.b.c`` -> the qualified name when ``a`` is imported, or a builtin's own name."""
+        parts: list[str] = []
+        while node.__class__ is ast.Attribute:
+            parts.append(node.attr)
+            node = node.value
+        if node.__class__ is not ast.Name:
+            return None
+        root = node.id
+        if root in self.imported:
+            base = self.imported[root]
+        elif root in _BUILTIN_NAMES and (root not in self.scan.bound or self._checked_function(root)):
+            # A checked builtin stays checked when rebound: ``def f(getattr=getattr)`` hides nothing.
+            base = root
+        else:
+            return None
+        parts.append(base)
+        return ".".join(reversed(parts))
+
+    def _names(self) -> None:
+        policy, scan, imported = self.policy, self.scan, self.imported
+        refused = policy.refused_names
+        watched = {local for local, qualified in imported.items() if self._checked_function(qualified)}
+        watched.update(n for n in _BUILTIN_NAMES if n not in imported and self._checked_function(n))
+        load_cls = ast.Load
+        for node in scan.names:
+            name = node.id
+            loading = node.ctx.__class__ is load_cls
+            if name in refused and (loading or _dunder(name)):
+                self.add(node, f"{name} is not allowed ({refused[name]})")
+                continue
+            if not loading:
+                continue
+            own = name in scan.bound or name in imported
+            if name in policy.blocked_builtins and not own:
+                reason = policy.builtin_reasons.get(name, "it is removed from the sandbox's builtins")
+                self.add(node, f"{name}() is not allowed ({reason})")
+            elif name in self.modules and id(node) not in scan.bases:
+                self.add(
+                    node,
+                    f"module '{name}' used as a value is not allowed (only its attributes may be used: "
+                    "a module handed around hides which of its parts are reached)",
+                )
+            elif not own and (
+                name in policy.module_attributes
+                or (policy.is_library_module(name) and not policy.module_allowed(name))
+            ):
+                # Never defined by the tool: it could only come from a star import of a library module.
+                self.add(node, f"the name '{name}' is not allowed (the module '{name}' is not available)")
+            elif name in policy.blocked_attributes and _dunder(name):
+                self.add(node, f"the name '{name}' is not allowed ({policy.attribute_reason(name)})")
+            elif name in watched and id(node) not in scan.callees:
+                self._as_value(node)
+
+    def _as_value(self, node: Any) -> None:
+        qualified = self._qualified(node)
+        if qualified is not None and self._checked_function(qualified):
+            self.add(
+                node,
+                f"{qualified} used as a value is not allowed (its calls are checked only when it is "
+                "called directly)",
+            )
+
+    # -- attributes ------------------------------------------------------------------------------
+
+    def _attributes(self) -> None:
+        policy, scan = self.policy, self.scan
+        for node in scan.attributes:
+            attr = node.attr
+            flagged = attr in policy.module_attributes or (
+                attr in policy.blocked_attributes
+                and not (attr == "__dict__" and self._plain_variable(node.value))
+            )
+            if flagged:
+                reason = policy.attribute_reason(attr)
+                self.add(node, f"access to attribute '{attr}' is not allowed ({reason})")
+            writing = node.ctx.__class__ is not ast.Load
+            if writing and attr in policy.write_protected_attributes:
+                reason = policy.write_protected_attributes[attr]
+                self.add(node, f"assignment to '{attr}' is not allowed ({reason})")
+            if attr in policy.refused_methods:
+                self.add(node, f"access to '{attr}' is not allowed ({policy.refused_methods[attr]})")
+            if id(node) in scan.bases:
+                continue  # an inner link: the outermost attribute of the chain judges the chain
+            if not flagged:
+                qualified = self._chain(node, writing)
+                if qualified and id(node) not in scan.callees and self._checked_function(qualified):
+                    self._as_value(node)
+
+    def _plain_variable(self, node: Any) -> bool:
+        """A variable of the tool's own (``self``, ``other``): not a module, a builtin or an expression."""
+        if node.__class__ is not ast.Name:
+            return False
+        name = node.id
+        if name in self.imported:
+            return False
+        return name in self.scan.bound or name not in _BUILTIN_NAMES
+
+    def _chain(self, node: ast.Attribute, writing: bool) -> str | None:
+        """``module.a.b``: each step from an imported name must be public and hold no denied module.
+
+        Returns the qualified name of an import-rooted chain that passed, else None.
+        """
+        parts: list[str] = []
+        cur: Any = node
+        while cur.__class__ is ast.Attribute:
+            parts.append(cur.attr)
+            cur = cur.value
+        if cur.__class__ is not ast.Name or cur.id not in self.imported:
+            return None
+        parts.reverse()
+        policy = self.policy
+        owner = self.imported[cur.id]
+        for index, attr in enumerate(parts):
+            if attr in policy.blocked_attributes or attr in policy.module_attributes:
+                return None  # reported by the per-attribute rule
+            problem = self._member_problem(owner, attr)
+            if problem:
+                self.add(node, f"attribute '{owner}.{attr}' is not allowed ({problem})")
+                return None
+            last = index == len(parts) - 1
+            if writing and last and not (owner == "sys" and attr in policy.sys_attributes):
+                self.add(
+                    node,
+                    f"assignment to '{owner}.{attr}' is not allowed (it changes library state; "
+                    "keep your own variables instead)",
+                )
+            owner = f"{owner}.{attr}"
+        return owner
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def _calls(self) -> None:
+        policy = self.policy
+        for call in self.scan.calls:
+            self._method_call(call)
+            qualified = self._qualified(call.func)
+            if qualified is None:
+                continue
+            if qualified in policy.attribute_functions:
+                self._attribute_function(call, qualified)
+            if qualified == "vars" and call.args and "vars" in policy.namespace_functions:
+                self._vars_argument(call)
+            for position, keyword, reason in policy.refused_arguments.get(qualified, ()):
+                if self._argument(call, position, keyword) is not None:
+                    shown = f"argument '{keyword}'" if keyword else f"argument {position + 1}"
+                    self.add(call, f"{qualified}() with {shown} is not allowed ({reason})")
+            if qualified in policy.path_arguments:
+                self._path_argument(call, qualified)
+            if qualified in policy.code_string_arguments:
+                self._code_arguments(call, qualified)
+
+    @staticmethod
+    def _argument(call: ast.Call, position: int, keyword: str) -> Any:
+        """The argument at ``position`` or named ``keyword`` (empty: positional only), else None."""
+        args = call.args
+        if len(args) > position and not any(isinstance(a, ast.Starred) for a in args[: position + 1]):
+            return args[position]
+        if keyword:
+            for kw in call.keywords:
+                if kw.arg == keyword:
+                    return kw.value
+        return None
+
+    def _literal(self, node: Any) -> str | None:
+        """The string ``node`` always evaluates to (literals, ``+``, ``*``, join, slices), else None."""
+        if node.__class__ is ast.Constant:
+            self.consumed.add(id(node))
+        return self._fold(node)
+
+    def _attribute_function(self, call: ast.Call, qualified: str) -> None:
+        short = qualified.rsplit(".", 1)[-1]
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            self.add(call, f"{short}() with unpacked arguments is not allowed (the name must be a literal)")
+            return
+        if short == "attrgetter":
+            targets = call.args
+        elif short == "methodcaller":
+            targets = call.args[:1]
+        else:
+            targets = call.args[1:2]
+        for target in targets:
+            name = self._literal(target)
+            if name is None:
+                self.add(
+                    call,
+                    f"{short}() with a computed attribute name is not allowed (it could reach blocked "
+                    "attributes; write the name as a literal)",
+                )
+                continue
+            name = _norm(name)
+            for part in name.split(".") if short == "attrgetter" else [name]:
+                problem = self._attribute_name_problem(part, writes=short in ("setattr", "delattr"))
+                if problem:
+                    self.add(call, f"{short}() of attribute '{part}' is not allowed ({problem})")
+
+    def _attribute_name_problem(self, name: str, writes: bool = False) -> str | None:
+        policy = self.policy
+        if name in policy.blocked_attributes or name in policy.module_attributes:
+            return policy.attribute_reason(name)
+        if writes and _dunder(name):
+            return "changing an object's class or special methods is an escape technique"
+        return None
+
+    def _vars_argument(self, call: ast.Call) -> None:
+        if not self._plain_variable(call.args[0]):
+            self.add(
+                call,
+                "vars() of a module, a type or an expression is not allowed (it exposes internal "
+                "namespaces; vars(self) or vars(some_variable) is fine)",
+            )
+
+    def _namespace_source(self, node: Any) -> str | None:
+        """``globals()``/``locals()``/``vars(x)`` or ``x.__dict__``: a namespace dict, named for messages."""
+        if node.__class__ is ast.Call:
+            qualified = self._qualified(node.func)
+            if qualified in self.policy.namespace_functions:
+                return f"{qualified}()"
+        elif node.__class__ is ast.Attribute and node.attr == "__dict__":
+            return "__dict__"
+        return None
+
+    def _namespace_key(self, node: Any, key: Any, source: str) -> None:
+        policy = self.policy
+        name = self._literal(key)
+        if name is None:
+            self.add(
+                node, f"indexing {source} with a computed key is not allowed (it could reach blocked names)"
+            )
+            return
+        name = _norm(name)
+        if name in policy.blocked_attributes or name in policy.module_attributes:
+            self.add(node, f"{source}['{name}'] is not allowed ({policy.attribute_reason(name)})")
+        elif name in policy.refused_names or name in policy.blocked_builtins:
+            self.add(node, f"{source}['{name}'] is not allowed (it reaches a refused builtin)")
+
+    def _subscripts(self) -> None:
+        for node in self.scan.subscripts:
+            if node.ctx.__class__ is ast.Load:
+                source = self._namespace_source(node.value)
+                if source:
+                    self._namespace_key(node, node.slice, source)
+            else:
+                self._protected_mutation(node, node.value)
+
+    def _protected_mutation(self, node: Any, target: Any) -> None:
+        """``f.__annotations__["x"] = ...`` or ``f.__annotations__.update(...)``: a write in disguise."""
+        if target.__class__ is ast.Attribute and target.attr in self.policy.write_protected_attributes:
+            reason = self.policy.write_protected_attributes[target.attr]
+            self.add(node, f"changing '{target.attr}' is not allowed ({reason})")
+
+    def _method_call(self, call: ast.Call) -> None:
+        func = call.func
+        if func.__class__ is not ast.Attribute:
+            return
+        method = func.attr
+        if method in _MUTATORS:
+            self._protected_mutation(call, func.value)
+        if method in _NAMESPACE_GETTERS and call.args:
+            source = self._namespace_source(func.value)
+            if source:
+                self._namespace_key(call, call.args[0], source)
+        elif method in _CLASS_GAME_CALLS:
+            # object.__setattr__(obj, name, value) or super().__setattr__(name, value). A computed name
+            # is allowed: overriding __setattr__ needs it, and a write reads nothing back.
+            literal = [n for n in (self._literal(a) for a in call.args[:2]) if n is not None]
+            for name in literal:
+                problem = self._attribute_name_problem(_norm(name), writes=True)
+                if problem:
+                    self.add(call, f"{method}() of '{name}' is not allowed ({problem})")
+
+    def _path_argument(self, call: ast.Call, qualified: str) -> None:
+        position, keyword = self.policy.path_arguments[qualified]
+        arg = self._argument(call, position, keyword)
+        if arg is None:
+            return
+        scratch = self.policy.scratch_dir.rstrip("/")
+        if arg.__class__ is ast.Constant and isinstance(arg.value, int) and not isinstance(arg.value, bool):
+            self.add(
+                call,
+                f"{qualified}() of file descriptor {arg.value} is not allowed (only files under {scratch} "
+                "may be opened)",
+            )
+            return
+        pieces = self._path_pieces(arg)
+        if pieces is None:
+            return  # computed at run time: the sandbox's guarded open() decides
+        prefix, literal_parts, complete = pieces
+        shown = prefix if complete else prefix + "..."
+        if any(".." in part.split("/") for part in literal_parts):
+            self.add(
+                call, f"{qualified}() of path '{shown}' is not allowed ('..' leaves the scratch directory)"
+            )
+            return
+        if not prefix.startswith("/"):
+            return  # relative: the sandbox resolves it inside the scratch directory
+        normal = "/" + (posixpath.normpath(prefix) if complete else prefix).lstrip("/")
+        if complete:
+            inside = normal == scratch or normal.startswith(scratch + "/")
+        else:  # only the start is known: refuse what cannot end up under the scratch directory
+            inside = normal.startswith(scratch) or scratch.startswith(normal)
+        if not inside:
+            self.add(
+                call,
+                f"{qualified}() of path '{shown}' is not allowed (tools may only use files under {scratch})",
+            )
+
+    def _path_pieces(self, node: Any) -> tuple[str, list[str], bool] | None:
+        """(known leading text, every literal piece, whether the leading text is the whole path)."""
+        if node.__class__ is ast.Constant and isinstance(node.value, (str, bytes)):
+            value = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+            return value, [value], True
+        if node.__class__ is ast.JoinedStr:
+            literals = [v.value for v in node.values if v.__class__ is ast.Constant]
+            prefix = ""
+            for v in node.values:
+                if v.__class__ is not ast.Constant:
+                    break
+                prefix += v.value
+            return prefix, literals, len(literals) == len(node.values)
+        if node.__class__ is ast.BinOp and isinstance(node.op, ast.Add):
+            folded = self._fold(node)
+            if folded is not None:
+                return folded, [folded], True
+            if node.left.__class__ is not ast.BinOp:
+                left = self._path_pieces(node.left)
+                if left is not None:
+                    return left[0], left[1], False
+        return None
+
+    def _code_arguments(self, call: ast.Call, qualified: str) -> None:
+        for position, keyword in self.policy.code_string_arguments[qualified]:
+            arg = self._argument(call, position, keyword)
+            if arg is None or arg.__class__ is ast.Lambda:
+                continue
+            if arg.__class__ is ast.Name and arg.id in self.scan.functions:
+                continue
+            if arg.__class__ is ast.Call and self._qualified(arg.func) == "functools.partial":
+                continue
+            self.add(
+                call,
+                f"{qualified}() with {keyword} given as text is not allowed (it compiles code at run "
+                "time; pass a function or a lambda)",
+            )
+
+    # -- strings ---------------------------------------------------------------------------------
+
+    def _fold(self, node: Any) -> str | None:
+        """Constant-fold a string expression, bounded in size and depth; None when not constant."""
+        budget = [_FOLD_BUDGET]
+
+        def fold(n: Any) -> Any:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            cls = n.__class__
+            if cls is ast.Constant:
+                value = n.value
+                return value if isinstance(value, (str, bytes, int)) and not isinstance(value, bool) else None
+            if cls is ast.BinOp:
+                return fold_binop(n)
+            if cls is ast.UnaryOp and isinstance(n.op, ast.USub):
+                number = fold(n.operand)
+                return -number if isinstance(number, int) else None
+            if cls is ast.JoinedStr:
+                parts = [fold(v) for v in n.values]
+                return "".join(parts) if all(isinstance(p, str) for p in parts) else None
+            if cls is ast.Call:
+                return fold_join(n)
+            if cls is ast.Subscript and n.slice.__class__ is ast.Slice:
+                return fold_slice(n)
+            return None
+
+        def fold_binop(n: ast.BinOp) -> Any:
+            left = fold(n.left)
+            right = None if left is None else fold(n.right)
+            if right is None:
+                return None
+            if isinstance(n.op, ast.Add) and type(left) is type(right) and isinstance(left, (str, bytes)):
+                return left + right if len(left) + len(right) <= _FOLD_MAX_LEN else None
+            if isinstance(n.op, ast.Mult):
+                text, count = (left, right) if isinstance(right, int) else (right, left)
+                if isinstance(text, (str, bytes)) and isinstance(count, int):
+                    return text * count if len(text) * max(count, 0) <= _FOLD_MAX_LEN else None
+            return None
+
+        def fold_join(n: ast.Call) -> Any:
+            func = n.func
+            if func.__class__ is not ast.Attribute or func.attr != "join" or len(n.args) != 1:
+                return None
+            sep, items = fold(func.value), n.args[0]
+            if not isinstance(sep, str) or items.__class__ not in (ast.List, ast.Tuple):
+                return None
+            parts = [fold(e) for e in items.elts]
+            if not all(isinstance(p, str) for p in parts):
+                return None
+            joined = sep.join(parts)
+            return joined if len(joined) <= _FOLD_MAX_LEN else None
+
+        def fold_slice(n: ast.Subscript) -> Any:
+            text = fold(n.value)
+            if not isinstance(text, (str, bytes)):
+                return None
+            bounds = []
+            for part in (n.slice.lower, n.slice.upper, n.slice.step):  # type: ignore[attr-defined]
+                bound = None if part is None else fold(part)
+                if part is not None and not isinstance(bound, int):
+                    return None
+                bounds.append(bound)
+            return text[slice(*bounds)] if bounds[2] != 0 else None
+
+        value = fold(node)
+        if isinstance(value, bytes):
+            return value.decode("latin-1")
+        return value if isinstance(value, str) else None
+
+    def _strings(self) -> None:
+        scan = self.scan
+        for node in scan.strings:
+            if id(node) not in self.consumed:
+                value = node.value
+                self._string(node, value if isinstance(value, str) else value.decode("latin-1"))
+        for node in scan.binops:  # "__glo" + "bals__": judge the folded whole, once per expression
+            if id(node) not in scan.inner_binops:
+                folded = self._fold(node)
+                if folded is not None:
+                    self._string(node, folded)
+        for call in scan.calls:  # "".join(["__glo", "bals__"])
+            func = call.func
+            literal_join = func.__class__ is ast.Attribute and func.attr == "join"
+            if literal_join and func.value.__class__ is ast.Constant:
+                folded = self._fold(call)
+                if folded is not None:
+                    self._string(call, folded)
+
+    def _string(self, node: Any, text: str) -> None:
+        text = _norm(text)
+        for name in dict.fromkeys(self.pattern.findall(text)):
+            self.add(
+                node,
+                f"a string naming the blocked attribute '{name}' is not allowed "
+                f"({self.policy.attribute_reason(name)}; names in strings reach it through "
+                "getattr() or str.format())",
+            )
+        if "{" in text:
+            for attr in self._format_attributes(text, 0):
+                if attr in self.policy.module_attributes:
+                    self.add(
+                        node,
+                        f"a format field reaching attribute '{attr}' is not allowed "
+                        f"({self.policy.attribute_reason(attr)})",
+                    )
+
+    def _format_attributes(self, text: str, depth: int) -> list[str]:
+        """Attribute names a ``str.format`` template would look up, e.g. ``{0._os}`` -> ``_os``."""
+        found: list[str] = []
+        try:
+            fields = list(_FORMATTER.parse(text))
+        except ValueError:
+            return found
+        for _text, field, spec, _conversion in fields:
+            if field:
+                try:
+                    _first, rest = _string.formatter_field_name_split(field)
+                    found.extend(_norm(key) for is_attr, key in rest if is_attr and isinstance(key, str))
+                except ValueError:
+                    pass
+            if spec and "{" in spec and depth < 2:
+                found.extend(self._format_attributes(spec, depth + 1))
+        return found

@@ -35,4 +35,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Every test marked `docker` gets the fixture, so none can forget it.
     for item in items:
         if item.get_closest_marker("docker"):
-            item.fixturenames.insert(0, "docker_ready")
+            # A new list: parametrized items share one, and the fallback variants must not get the fixture.
+            item.fixturenames = ["docker_ready", *item.fixturenames]

@@ -46,6 +46,9 @@ class ExecutionResult:
     error: ToolError | None = None
     #: Mode-specific response keys: docker's ``container_*`` keys, or the fallback's ``isolation``.
     details: dict[str, Any] = field(default_factory=dict)
+    #: repr() of the code's final expression, if the request asked for it (``echo_last_expression``
+    #: in the runtime policy, see bootstrap.py). Not part of the response dict.
+    value: str | None = None
 
 
 class ExecutorUnavailable(RuntimeError):

@@ -10,6 +10,7 @@ Protocol (sandbox -> host, on the original stdout): JSON lines ("frames")::
 
     {"t": "out", "d": "<text>"}          the tool wrote to stdout
     {"t": "err", "d": "<text>"}          the tool wrote to stderr
+    {"t": "val", "d": "<repr>"}          the code's final expression (only if the header asks)
     {"t": "end", "ok": bool, "elapsed": float, "exit": int | null,
      "error": {"ename", "evalue", "traceback": [...]} | null,
      "truncated": {"stdout": bool, "stderr": bool}}
@@ -20,19 +21,84 @@ forge frames by accident; they surface as the sandbox's own stderr.
 Header keys: ``code_bytes``, ``output_limit`` (bytes per stream), ``tmp_root`` (the directory the
 tool sees as /tmp), ``allowed_modules``, ``blocked_builtins``, ``blocked_attributes``.
 
+Optional header keys, for a sandbox that starts this program with more rights than the tool may
+have (the fallback starts it as root inside its namespaces); all are applied before the tool's
+code is even compiled, and a failure to apply one ends the run without running the tool:
+``cgroup_fds`` (inherited descriptors of ``cgroup.procs`` files: this process joins those cgroups),
+``read_only_except`` (a path: every mount of this mount namespace becomes read-only but that one),
+``rlimits`` ({"CPU": s, "NPROC": n, "FSIZE": bytes, "NOFILE": n, "CORE": bytes}, each set as both
+soft and hard limit), ``memory_limit_mb`` (RLIMIT_AS: the interpreter's own address space at that
+moment plus this many MB), ``uid`` and ``gid`` (drop to them, with no supplementary groups),
+``landlock`` ({"read": [paths], "write": [paths]}: where Linux has Landlock, the tool may then
+open, list and run only what lies below those paths (read-only or not), send no signal and reach
+no abstract unix socket outside its own processes; skipped where the kernel has no Landlock),
+``seccomp`` (hex of a classic-BPF filter program, loaded last, with no-new-privs),
+``die_with_parent`` (SIGKILL when the process that started this one dies; set after the uid drop,
+which clears it).
+
+Optional ``echo_last_expression`` (bool): when the code ends with an expression, it is evaluated
+as such and, unless it is None, its ``repr()`` (cut at ``output_limit`` characters) is sent as a
+``val`` frame before the end frame: what a notebook shows as the cell's result. Hosts that do not
+ask get exactly the frames above.
+
 The restrictions installed here (import guard, guarded ``open``/``getattr``, no ``eval``/``exec``)
 enforce the policy at run time, behind the validator. They are a second fence, not the boundary:
 the container or the process sandbox around this program is.
 """
 
+import _signal
 import builtins
-import json
 import os
 import sys
 import time
-import types
 
 TOOL_FILENAME = "<tool>"
+
+try:
+    # The C accelerator alone: ``import json`` pulls in ``re`` and ``enum`` and doubles start-up time.
+    from _json import encode_basestring_ascii as _quote
+    from _json import make_scanner as _make_scanner
+except ImportError:  # another Python implementation: the plain module, only slower
+    import json as _json
+
+    _quote = _make_scanner = None
+
+
+class _ScanContext:
+    """What ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
+
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float = parse_constant = float
+    parse_int = int
+    memo: dict = {}
+
+
+def _loads(text: str):
+    if _make_scanner is None:
+        return _json.loads(text)
+    return _make_scanner(_ScanContext())(text.strip(), 0)[0]
+
+
+def _dumps(obj) -> str:
+    """``json.dumps`` for what frames hold: str, int, float, bool, None, lists and dicts of them."""
+    if _quote is None:
+        return _json.dumps(obj)
+    if isinstance(obj, str):
+        return _quote(obj)
+    if obj is None:
+        return "null"
+    if obj is True or obj is False:
+        return "true" if obj else "false"
+    if isinstance(obj, int):
+        return int.__repr__(obj)
+    if isinstance(obj, float):
+        return float.__repr__(obj)
+    if isinstance(obj, dict):
+        return "{" + ", ".join(_quote(str(k)) + ": " + _dumps(v) for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ", ".join(_dumps(v) for v in obj) + "]"
+    return _quote(str(obj))
 
 
 class _Reporter:
@@ -42,7 +108,7 @@ class _Reporter:
         self._file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=True)
 
     def send(self, frame: dict) -> None:
-        self._file.write(json.dumps(frame) + "\n")
+        self._file.write(_dumps(frame) + "\n")
         self._file.flush()
 
 
@@ -64,7 +130,7 @@ class _Stream:
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
-            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         self._buffer.append(text)
         self._buffered += len(text)
         if "\n" in text or self._buffered > 8192:
@@ -110,9 +176,9 @@ def _allowed(name: str, allowed: frozenset) -> bool:
     return any(".".join(parts[:i]) in allowed for i in range(1, len(parts) + 1))
 
 
-def _make_sys_facade(stdout: _Stream, stderr: _Stream, stdin) -> types.ModuleType:
+def _make_sys_facade(stdout: _Stream, stderr: _Stream, stdin):
     """A ``sys`` with the parts ordinary tools use, and no ``modules``, ``_getframe`` or hooks."""
-    facade = types.ModuleType("sys", "The parts of sys available to tools.")
+    facade = type(sys)("sys", "The parts of sys available to tools.")
     for name in (
         "version", "version_info", "platform", "maxsize", "maxunicode", "byteorder",
         "float_info", "int_info", "hash_info", "implementation", "float_repr_style",
@@ -136,7 +202,7 @@ def _make_sys_facade(stdout: _Stream, stderr: _Stream, stdin) -> types.ModuleTyp
     return facade
 
 
-def _restricted_builtins(header: dict, sys_facade: types.ModuleType) -> dict:
+def _restricted_builtins(header: dict, sys_facade) -> dict:
     allowed = frozenset(header["allowed_modules"])
     blocked_attributes = frozenset(header["blocked_attributes"])
     tmp_root = os.path.realpath(header["tmp_root"])
@@ -153,9 +219,12 @@ def _restricted_builtins(header: dict, sys_facade: types.ModuleType) -> dict:
             fromlist and all(_allowed(name + "." + item, allowed) for item in fromlist)
         ):
             raise ImportError(
-                "import of %r is not allowed in a one-time tool (standard-library policy)" % name
+                f"import of {name!r} is not allowed in a one-time tool (standard-library policy)"
             )
-        return real_import(name, globals, locals, fromlist, level)
+        module = real_import(name, globals, locals, fromlist, level)
+        if name in ("traceback", "linecache"):
+            _prime_linecache()
+        return module
 
     def guarded_open(file, mode="r", *args, **kwargs):
         if isinstance(file, int):
@@ -170,12 +239,12 @@ def _restricted_builtins(header: dict, sys_facade: types.ModuleType) -> dict:
             path = os.path.join(tmp_root, path)
         real = os.path.realpath(path)
         if real != tmp_root and not real.startswith(tmp_root + os.sep):
-            raise PermissionError("tools may only open files under /tmp, not %r" % (file,))
+            raise PermissionError(f"tools may only open files under /tmp, not {file!r}")
         return real_open(real, mode, *args, **kwargs)
 
     def guarded_getattr(obj, name, *default):
         if isinstance(name, str) and name in blocked_attributes:
-            raise AttributeError("attribute %r is not available to tools" % name)
+            raise AttributeError(f"attribute {name!r} is not available to tools")
         return real_getattr(obj, name, *default)
 
     table = dict(vars(builtins))
@@ -187,8 +256,149 @@ def _restricted_builtins(header: dict, sys_facade: types.ModuleType) -> dict:
     return table
 
 
+_SOURCE_LINES: list = []
+
+
+def _prime_linecache() -> None:
+    """Let tracebacks show the tool's source lines. Done on demand: linecache imports ``re``."""
+    import linecache
+
+    if TOOL_FILENAME not in linecache.cache:
+        size = sum(len(line) for line in _SOURCE_LINES)
+        linecache.cache[TOOL_FILENAME] = (size, None, _SOURCE_LINES, TOOL_FILENAME)
+
+
+def _confine(header: dict) -> None:
+    """Join the run's cgroups, apply the resource limits, drop to the uid (see the docstring)."""
+    for fd in header.get("cgroup_fds") or ():
+        os.write(fd, b"0")  # "0" is the writer: every page from here on is the run's
+        os.close(fd)
+    if header.get("read_only_except"):
+        _read_only_mounts(header["read_only_except"])
+    rlimits = header.get("rlimits") or {}
+    memory_mb = header.get("memory_limit_mb")
+    if rlimits or memory_mb:
+        import resource
+
+        for name, value in rlimits.items():
+            # Soft and hard alike: the tool cannot raise a limit back.
+            resource.setrlimit(getattr(resource, "RLIMIT_" + name), (value, value))
+        if memory_mb:
+            try:
+                with open("/proc/self/statm", "rb") as statm:
+                    base = int(statm.read().split()[0]) * resource.getpagesize()
+            except (OSError, ValueError, IndexError):
+                base = 0
+            limit = base + int(memory_mb) * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if "FSIZE" in rlimits:
+        # Writing past the size limit then fails with "File too large" instead of killing the tool.
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+    uid = header.get("uid")
+    if uid is not None:
+        gid = header.get("gid", uid)
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
+            raise PermissionError(f"the sandbox could not drop to uid {uid}")
+    if header.get("die_with_parent") or header.get("seccomp") or header.get("landlock"):
+        _prctl(header)
+
+
+def _read_only_mounts(writable: str) -> None:
+    """mount_setattr(2) (Linux 5.12): all mounts read-only, recursively, then ``writable`` not."""
+    import ctypes
+
+    class MountAttr(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint64) for name in ("set", "clear", "propagation", "userns_fd")]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    # syscall 442 on every architecture; AT_FDCWD = -100, AT_RECURSIVE = 0x8000, MOUNT_ATTR_RDONLY = 1
+    for path, flags, attr in (("/", 0x8000, MountAttr(1, 0, 0, 0)), (writable, 0, MountAttr(0, 1, 0, 0))):
+        if libc.syscall(442, -100, path.encode(), flags, ctypes.byref(attr), ctypes.sizeof(attr)) != 0:
+            raise OSError(ctypes.get_errno(), f"mount_setattr({path!r}) failed")
+
+
+def _prctl(header: dict) -> None:
+    """The parent-death signal, then no-new-privs and the seccomp filter (a BPF program)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def prctl(*args) -> None:
+        if libc.prctl(*args) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl{args[:2]} failed")
+
+    if header.get("die_with_parent"):
+        prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        if os.getppid() != _STARTED_BY:  # the parent died before that: nobody waits for us
+            os._exit(1)
+    prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: needed by both of the below
+    if header.get("landlock"):
+        _landlock(ctypes, libc, header["landlock"])
+    if header.get("seccomp"):
+        program = bytes.fromhex(header["seccomp"])
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        code = ctypes.create_string_buffer(program, len(program))
+        fprog = SockFprog(len(program) // 8, ctypes.addressof(code))
+        prctl(22, 2, ctypes.byref(fprog), 0, 0)  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
+
+def _landlock(ctypes, libc, rules: dict) -> None:
+    """Restrict this process to the given paths (Landlock, Linux 5.13; see the module docstring)."""
+    abi = libc.syscall(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, ..._VERSION)
+    if abi < 1:
+        return  # no Landlock here: the sandbox's other walls stand alone
+    # Every filesystem right this ABI knows is handled, so whatever no rule grants is refused.
+    handled = (1 << 13) - 1 | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0)
+    handled |= 1 << 15 if abi >= 5 else 0
+    file_rights = 1 | 2 | 4 | (1 << 14 if abi >= 3 else 0) | (1 << 15 if abi >= 5 else 0)
+    read = 1 | 4 | 8  # EXECUTE, READ_FILE, READ_DIR
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    # No TCP bind or connect (ABI 4); no signals or abstract unix sockets beyond this tool (ABI 6).
+    attr = RulesetAttr(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(444, ctypes.byref(attr), size, 0)
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        for rights, paths in ((read, rules.get("read", ())), (handled, rules.get("write", ()))):
+            for path in paths:
+                try:
+                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    continue
+                try:
+                    directory = os.fstat(fd).st_mode & 0o170000 == 0o040000
+                    beneath = PathBeneath(rights if directory else rights & file_rights, fd)
+                    if libc.syscall(445, ruleset, 1, ctypes.byref(beneath), 0) != 0:
+                        raise OSError(ctypes.get_errno(), f"landlock_add_rule({path!r}) failed")
+                finally:
+                    os.close(fd)
+        if libc.syscall(446, ruleset, 0) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+
+
+_STARTED_BY = os.getppid()
+
+
 def _tool_error(exc: BaseException) -> dict:
     import traceback
+
+    _prime_linecache()
 
     # Drop the bootstrap's own frames: the user's traceback is their code and what it called.
     own = _tool_error.__code__.co_filename
@@ -203,19 +413,42 @@ def _tool_error(exc: BaseException) -> dict:
     }
 
 
+def _execute(source: str, namespace: dict, echo: bool, limit: int):
+    """Run the tool; with ``echo``, return the repr of a final expression (None when there is none)."""
+    if not echo:
+        exec(compile(source, TOOL_FILENAME, "exec"), namespace)
+        return None
+    import _ast  # the C module: cheap, and only for hosts that ask for the value
+
+    tree = compile(source, TOOL_FILENAME, "exec", _ast.PyCF_ONLY_AST)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], _ast.Expr) else None
+    exec(compile(tree, TOOL_FILENAME, "exec"), namespace)
+    if last is None:
+        return None
+    result = eval(compile(_ast.Expression(last.value), TOOL_FILENAME, "eval"), namespace)
+    return None if result is None else repr(result)[:limit]
+
+
 def main() -> None:
     # Keep a private copy of stdout for frames; the tool's raw fd 1 goes to stderr.
     reporter = _Reporter(os.dup(1))
     os.dup2(2, 1)
-    header = json.loads(sys.stdin.buffer.readline())
+    header = _loads(sys.stdin.buffer.readline().decode("utf-8"))
     source = sys.stdin.buffer.read(header["code_bytes"]).decode("utf-8")
     # The tool gets no stdin: input() sees end of file.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    try:
+        _confine(header)
+    except BaseException as exc:  # noqa: BLE001 - a sandbox that cannot confine runs nothing
+        error = {"ename": "SandboxSetupError", "evalue": f"{type(exc).__name__}: {exc}"}
+        error["traceback"] = ["SandboxSetupError: " + error["evalue"]]
+        reporter.send({"t": "end", "ok": False, "elapsed": 0.0, "exit": None, "error": error,
+                       "truncated": {"stdout": False, "stderr": False}})  # fmt: skip
+        os._exit(1)
 
     import io
-    import linecache
 
     limit = header["output_limit"]
     stdout = _Stream("<stdout>", "out", reporter, limit)
@@ -223,19 +456,18 @@ def main() -> None:
     stdin = io.StringIO("")
     sys.stdout, sys.stderr, sys.stdin = stdout, stderr, stdin
     facade = _make_sys_facade(stdout, stderr, stdin)
-    lines = source.splitlines(True)
-    linecache.cache[TOOL_FILENAME] = (len(source), None, lines, TOOL_FILENAME)
+    _SOURCE_LINES[:] = source.splitlines(True)
     namespace = {"__name__": "__main__", "__doc__": None,
                  "__builtins__": _restricted_builtins(header, facade)}  # fmt: skip
 
-    ok, error, exit_status = True, None, None
+    ok, error, exit_status, value = True, None, None, None
     started = time.perf_counter()
     try:
-        exec(compile(source, TOOL_FILENAME, "exec"), namespace)
+        value = _execute(source, namespace, bool(header.get("echo_last_expression")), limit)
     except SystemExit as exc:
         code = exc.code
         if code is not None and code != 0:
-            ok, exit_status = False, code if isinstance(code, int) else 1
+            ok, exit_status = False, int(code) if isinstance(code, int) else 1
             if not isinstance(code, int):
                 stderr.write(str(code) + "\n")
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, none escapes
@@ -246,10 +478,12 @@ def main() -> None:
             error = {"ename": "MemoryError", "evalue": "", "traceback": ["MemoryError"]}
     elapsed = time.perf_counter() - started
     for stream in (stdout, stderr):
-        try:
+        try:  # noqa: SIM105 - contextlib would be one more import at start-up
             stream.flush()
         except MemoryError:
             pass
+    if value is not None:
+        reporter.send({"t": "val", "d": value})
     reporter.send({
         "t": "end", "ok": ok, "elapsed": elapsed, "exit": exit_status, "error": error,
         "truncated": {"stdout": stdout.truncated, "stderr": stderr.truncated},

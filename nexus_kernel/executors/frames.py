@@ -31,6 +31,8 @@ class FrameReader:
         self._text: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._stray: list[str] = []
         self.end: dict[str, Any] | None = None
+        #: The ``val`` frame: repr of the code's final expression, when the header asked for it.
+        self.value: str | None = None
 
     @property
     def flooded(self) -> bool:
@@ -47,11 +49,21 @@ class FrameReader:
             self._line(line)
         return not self.flooded
 
+    def count_raw(self, size: int) -> bool:
+        """Count bytes the sandbox wrote outside the frames (its own stderr) towards the flood limit.
+
+        Returns False when the run must be stopped, like ``feed``.
+        """
+        self._raw_bytes += size
+        return not self.flooded
+
     def _line(self, line: bytes) -> None:
         try:
             frame = json.loads(line)
-            kind = frame["t"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." from a hostile tool
+            frame = None
+        kind = frame.get("t") if isinstance(frame, dict) else None
+        if not isinstance(kind, str):
             # Not a frame: bytes a tool wrote around its streams. Keep them as sandbox stderr.
             self._stray.append(line.decode("utf-8", "replace") + "\n")
             return
@@ -62,6 +74,8 @@ class FrameReader:
                 self._on_output(stream, frame["d"])
         elif kind == "end" and self.end is None:
             self.end = frame
+        elif kind == "val" and isinstance(frame.get("d"), str) and self.end is None:
+            self.value = frame["d"]
 
     @property
     def stray(self) -> str:
@@ -85,7 +99,11 @@ class FrameReader:
         stdout = "".join(self._text["stdout"])
         stderr = "".join(self._text["stderr"])
         error = _tool_error(end.get("error"))
-        truncated = end.get("truncated") or {}
+        # A tool that reaches the frame descriptor can send any JSON: trust no field's type.
+        truncated = end.get("truncated") if isinstance(end.get("truncated"), dict) else {}
+        elapsed = end.get("elapsed")
+        if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool):
+            elapsed = 0.0
         notes = [
             f"[nexus: {name} was cut at {OUTPUT_LIMIT_BYTES // 1024} KB]"
             for name in ("stdout", "stderr")
@@ -105,7 +123,7 @@ class FrameReader:
             message = SUCCESS_MESSAGE
         elif error is not None:
             message = error.traceback[-1] if error.traceback else f"{error.ename}: {error.evalue}"
-        elif end.get("exit") is not None:
+        elif isinstance(end.get("exit"), int):
             message = f"Tool exited with status {end['exit']}"
         else:
             message = _crash_message(returncode, sandbox_stderr + self.stray)
@@ -119,9 +137,10 @@ class FrameReader:
             mode=mode,
             stdout=stdout,
             stderr=stderr,
-            execution_time_seconds=float(end.get("elapsed") or 0.0),
+            execution_time_seconds=float(elapsed),
             error=None if ok else error,
             details=details or {},
+            value=self.value if ok else None,
         )
 
 

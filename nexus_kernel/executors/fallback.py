@@ -1,0 +1,766 @@
+"""Fallback mode: each tool runs once in a fresh local child process, as contained as the host allows.
+
+The child runs the fixed bootstrap with ``python -I -S -B``; the tool's code goes in on stdin as
+data (the bootstrap protocol). ``FallbackExecutor.shared()`` probes once which isolation level
+works here, best first (see ``isolation.py``): ``bubblewrap`` (namespaces and a read-only view),
+``unshare`` (namespaces), ``process`` (no namespaces). ``details["isolation"]`` says which.
+
+At every level: a clean environment; a private /tmp (a 10 MB tmpfs, or at the process level a
+scratch directory with a 10 MB file-size limit and a 10 MB total checked from here); rlimits
+(address space, CPU, processes, file size, open files, no core dumps); a seccomp filter (no new
+namespaces, mounts or network sockets, see ``seccomp.py``); no-new-privs; and, when we are root,
+a uid of the run's own (``UID_BASE`` + a slot, unique on the host), never 0. A uid per run keeps
+RLIMIT_NPROC per run (one fork bomb cannot starve the others) and lets us find and kill every
+process a run left, wherever it went. The sandbox dies with this process.
+
+This process enforces the wall clock and the raw output cap. On a timeout, a flood, the /tmp cap,
+a ``KeyboardInterrupt`` or any error of ours, the sandbox is killed: the namespace's pid 1 (the
+kernel then kills everything in it), the process group, and every process of the run's uid. The
+scratch directory is removed and the uid freed before ``run`` returns or raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..limits import OPEN_FILES_LIMIT, OUTPUT_LIMIT_BYTES, PIDS_LIMIT, TIMEOUT_MIN_S, TMP_SIZE_MB
+from . import cgroups, isolation, seccomp
+from .base import ExecutionRequest, ExecutionResult, ExecutorUnavailable, ToolError
+from .frames import FrameReader
+from .isolation import BUBBLEWRAP, LEVELS, PROCESS, TMP_BYTES, UNSHARE, Sandbox, bootstrap_fd
+
+log = logging.getLogger(__name__)
+
+MODE = "fallback"
+#: Tools run as ``UID_BASE + slot`` (root only): far above login users, system users and the usual
+#: subordinate-uid and SSSD ranges, and below 2**31 for programs that take uids as signed.
+UID_BASE = 2_147_000_000
+UID_SLOTS = 4096
+#: Process-level scratch directories are named so (in ``tempfile.gettempdir()``).
+SCRATCH_PREFIX = "nexus-tool-"
+#: A run's cgroups are named so, followed by its uid (see ``cgroups.py``).
+CGROUP_PREFIX = "nexus-sandbox-"
+#: The sandbox's own stderr (not the tool's, which comes as frames) is kept up to this size.
+SANDBOX_STDERR_KEEP = 64 * 1024
+_CHUNK = 65536
+_SCRATCH_POLL_S = 0.1
+_SCRATCH_MAX_ENTRIES = 10_000
+#: After the sandbox exits, how long we keep reading what its pipes still hold.
+_DRAIN_S = 2.0
+_KILL_WAIT_S = 5.0
+_PROBE_CODE = "import decimal, json, math\nprint(json.dumps(math.isqrt(int(decimal.Decimal('1764')))))\n"
+_MEMORY_CRASH_HINTS = ("MemoryError", "Cannot allocate memory", "out of memory")
+
+
+class FallbackExecutor:
+    """Runs a tool in a local child process (see the module docstring). Thread-safe."""
+
+    mode = MODE
+    _shared: ClassVar[FallbackExecutor | None] = None
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, isolation: str | None = None) -> None:
+        """Probe the best working isolation level (or only ``isolation``, one of ``LEVELS``).
+
+        Raises ``ExecutorUnavailable`` when nothing works (or the level asked for does not).
+        """
+        if isolation is not None and isolation not in LEVELS:
+            choices = ", ".join(LEVELS)
+            raise ExecutorUnavailable(f"unknown isolation level {isolation!r}: use one of {choices}")
+        self.sandbox = self._probe(isolation)
+        log.info("fallback sandbox: %s with %s", self.sandbox.level, self.sandbox.python)
+        if self.sandbox.as_root:
+            _sweep_leftovers()
+
+    @classmethod
+    def shared(cls) -> FallbackExecutor:
+        """The process-wide executor. ``NEXUS_FALLBACK_ISOLATION`` may force a level."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls(os.environ.get("NEXUS_FALLBACK_ISOLATION", "").strip().lower() or None)
+            return cls._shared
+
+    @property
+    def isolation(self) -> str:
+        """The isolation level this executor uses."""
+        return self.sandbox.level
+
+    def run(self, request: ExecutionRequest) -> ExecutionResult:
+        """Run one tool to completion; every ending is a result, except ``KeyboardInterrupt``."""
+        return _execute(self.sandbox, request)
+
+    def _probe(self, level: str | None) -> Sandbox:
+        problems = []
+        for sandbox in isolation.candidates(level):
+            request = ExecutionRequest(
+                tool_id="probe",
+                code=_PROBE_CODE,
+                timeout_seconds=TIMEOUT_MIN_S,
+                memory_limit_mb=64,
+                runtime_policy={
+                    "allowed_modules": ["decimal", "json", "math"],
+                    "blocked_builtins": [],
+                    "blocked_attributes": [],
+                },
+            )
+            try:
+                result = _execute(sandbox, request)
+            except ExecutorUnavailable as exc:
+                problems.append(f"{sandbox.level} ({sandbox.python}): {exc}")
+                continue
+            if result.success and result.stdout == "42\n":
+                return sandbox
+            detail = (result.message + " " + result.stderr).strip()
+            problems.append(f"{sandbox.level} ({sandbox.python}): {detail[-300:]}")
+        wanted = f"the {level!r} isolation level" if level else "any fallback sandbox"
+        if not problems and level:
+            problems.append(f"it needs {isolation.requirements(level)}")
+        raise ExecutorUnavailable(f"cannot start {wanted} here: " + "; ".join(problems))
+
+
+def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
+    try:
+        code = request.code.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        message = f"the code is not valid Unicode text: {exc}"
+        return ExecutionResult(False, message, MODE, error=ToolError("ValueError", message, [message]))
+    uid = _UIDS.acquire() if sandbox.as_root else None
+    scratch = None
+    group: cgroups.RunGroup | None = None
+    run: _Run | None = None
+    all_gone = True
+    try:
+        if uid is not None and sandbox.level == PROCESS:
+            # If an executor died mid-run (killed with its kernel, say), what its tool left under
+            # this uid may still be there: nothing holds the process level's processes together.
+            _scrub(uid, _scratch_dirs().get(uid, []))
+        if uid is not None:
+            name = f"{CGROUP_PREFIX}{uid}"
+            group = cgroups.create(name, request.memory_limit_mb, clear=lambda: _kill_uid(uid))
+        if not sandbox.private_tmp:
+            scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+            if uid is not None:
+                os.chown(scratch, uid, uid)
+        header = _header(request, len(code), scratch or "/tmp", uid)
+        if group is not None:
+            header["cgroup_fds"] = group.fds
+        if sandbox.level != BUBBLEWRAP:  # bubblewrap does both itself
+            header["die_with_parent"] = True
+            if _SECCOMP:
+                header["seccomp"] = _SECCOMP.hex()
+            header["landlock"] = isolation.landlock_paths(sandbox.python, scratch or "/tmp")
+        if sandbox.level == UNSHARE:
+            header["read_only_except"] = "/tmp"
+        run = _Run(sandbox, request, scratch, uid)
+        run.start(json.dumps(header).encode() + b"\n" + code, group.fds if group else [])
+        if group is not None:
+            group.close_fds()  # the sandbox has its own copies
+        run.pump()
+        all_gone = run.stop(force=run.timed_out or run.tmp_exceeded or run.reader.flooded)
+        return run.result(oom_killed=group is not None and group.oom_killed())
+    except BaseException:
+        # KeyboardInterrupt (the Jupyter stop button), or an error of ours: nothing may survive.
+        all_gone = False  # until proven (a second Ctrl-C may cut the cleanup short)
+        if run is not None:
+            all_gone = run.stop(force=True)
+        raise
+    finally:
+        if run is not None:
+            run.close()
+        if scratch is not None:
+            _remove_tree(scratch)
+        if uid is not None and sandbox.level == PROCESS and (run is None or run.stopped):
+            # The process level shares the host's filesystem: whatever the run's uid made in the
+            # world-writable places (a raw os.open in /tmp, /dev/shm...) would outlive it.
+            _remove_owned(uid)
+        if group is not None and not group.remove():
+            all_gone = False
+        if uid is not None:
+            _UIDS.release(uid, reusable=all_gone)
+
+
+def _header(request: ExecutionRequest, code_bytes: int, tmp_root: str, uid: int | None) -> dict:
+    header = {
+        **request.runtime_policy,
+        "code_bytes": code_bytes,
+        "output_limit": OUTPUT_LIMIT_BYTES,
+        "tmp_root": tmp_root,
+        # CPU time cannot outrun the wall clock in one thread; the margin lets ours speak first.
+        "rlimits": {
+            "CPU": request.timeout_seconds + 1,
+            "NPROC": PIDS_LIMIT,
+            "FSIZE": TMP_BYTES,
+            "NOFILE": OPEN_FILES_LIMIT,
+            "CORE": 0,
+        },
+        "memory_limit_mb": request.memory_limit_mb,
+    }
+    if uid is not None:
+        header["uid"] = header["gid"] = uid
+    return header
+
+
+@dataclass
+class _Run:
+    """One sandboxed child process and our end of its pipes."""
+
+    sandbox: Sandbox
+    request: ExecutionRequest
+    scratch: str | None
+    uid: int | None
+    proc: subprocess.Popen | None = None
+    reader: FrameReader = field(init=False)
+    timed_out: bool = False
+    tmp_exceeded: bool = False
+    stopped: bool = False
+    _stderr: bytearray = field(default_factory=bytearray)
+    _pidfd: int | None = None
+    _init_pidfd: int | None = None
+    _info: bytearray = field(default_factory=bytearray)
+    _info_r: int | None = None
+    _exited: bool = False
+    _fds: list[int] = field(default_factory=list)
+    _deadline: float = 0.0
+    _payload: memoryview = field(default_factory=lambda: memoryview(b""))
+
+    def __post_init__(self) -> None:
+        self.reader = FrameReader(self.request.on_output)
+
+    def start(self, payload: bytes, extra_fds: list[int]) -> None:
+        """Start the sandbox (passing it ``extra_fds``); ``ExecutorUnavailable`` if it cannot start."""
+        sandbox, info_w, filter_r = self.sandbox, None, None
+        pass_fds = [bootstrap_fd(sandbox.python), *extra_fds]
+        if sandbox.level == BUBBLEWRAP:
+            self._info_r, info_w = os.pipe()
+            self._fds.append(self._info_r)
+            pass_fds.append(info_w)
+            if _SECCOMP:
+                # A pipe per run: bwrap reads the filter to the end, and runs must not share an offset.
+                filter_r, filter_w = os.pipe()
+                os.write(filter_w, _SECCOMP)
+                os.close(filter_w)
+                pass_fds.append(filter_r)
+        tmp = self.scratch or "/tmp"
+        env = {"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp}
+        self._deadline = time.monotonic() + self.request.timeout_seconds
+        try:
+            # A clean environment for the sandbox itself, not only for the tool: bubblewrap's pid 1
+            # inside the namespace is a copy of it, and /proc/1/environ would show ours.
+            self.proc = subprocess.Popen(
+                sandbox.command(pass_fds[0], info_fd=info_w, seccomp_fd=filter_r),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=self.scratch or "/",
+                pass_fds=pass_fds,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ExecutorUnavailable(f"cannot start the {sandbox.level} sandbox: {exc}") from exc
+        finally:
+            for fd in (info_w, filter_r):
+                if fd is not None:
+                    os.close(fd)
+        with contextlib.suppress(OSError):
+            self._pidfd = os.pidfd_open(self.proc.pid)
+            self._fds.append(self._pidfd)
+        self._payload = memoryview(payload)
+
+    def pump(self) -> None:
+        """Feed the code, read frames and watch the limits until the run is over."""
+        proc = self.proc
+        assert proc is not None and proc.stdin and proc.stdout and proc.stderr
+        sel = selectors.DefaultSelector()
+        try:
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                os.set_blocking(pipe.fileno(), False)
+            sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE, "in")
+            sel.register(proc.stdout.fileno(), selectors.EVENT_READ, "out")
+            sel.register(proc.stderr.fileno(), selectors.EVENT_READ, "err")
+            if self._info_r is not None:
+                sel.register(self._info_r, selectors.EVENT_READ, "info")
+            if self._pidfd is not None:
+                sel.register(self._pidfd, selectors.EVENT_READ, "exit")
+            self._loop(sel)
+        finally:
+            sel.close()
+
+    def _loop(self, sel: selectors.BaseSelector) -> None:
+        proc, drain_until = self.proc, None
+        assert proc is not None
+        open_streams = {"out", "err"}
+        next_scratch_check = time.monotonic() + _SCRATCH_POLL_S
+        # Until the sandbox has exited and its pipes are drained (the timeout still applies to a
+        # tool that closes its output and carries on).
+        while open_streams or not self._exited:
+            now = time.monotonic()
+            if drain_until is not None and now >= drain_until:
+                return
+            if now >= self._deadline:
+                self.timed_out = True
+                return
+            wait = min(self._deadline, drain_until or self._deadline) - now
+            if self.scratch is not None:
+                wait = min(wait, max(0.0, next_scratch_check - now))
+            if self._pidfd is None and drain_until is None:
+                wait = min(wait, 0.05)  # no pidfd (old kernel): poll for the exit
+            for key, _ in sel.select(wait):
+                tag = key.data
+                if tag == "in":
+                    self._write_code(sel, key.fd)
+                elif tag == "exit":
+                    sel.unregister(key.fd)
+                    self._on_exit()
+                    drain_until = time.monotonic() + _DRAIN_S
+                elif tag == "info":
+                    self._read_info(sel, key.fd)
+                elif not self._read(sel, key.fd, tag):
+                    open_streams.discard(tag)
+            if self.reader.flooded:
+                return
+            if self._pidfd is None and drain_until is None and proc.poll() is not None:
+                self._on_exit()
+                drain_until = time.monotonic() + _DRAIN_S
+            if self.scratch is not None and time.monotonic() >= next_scratch_check:
+                next_scratch_check = time.monotonic() + _SCRATCH_POLL_S
+                if _tree_size(self.scratch) > TMP_BYTES:
+                    self.tmp_exceeded = True
+                    return
+
+    def _write_code(self, sel: selectors.BaseSelector, fd: int) -> None:
+        try:
+            written = os.write(fd, self._payload[:_CHUNK])
+        except BlockingIOError:
+            return
+        except OSError:  # the sandbox is gone or closed stdin; its end will tell why
+            written = len(self._payload)
+        self._payload = self._payload[written:]
+        if not self._payload:
+            sel.unregister(fd)
+            assert self.proc is not None and self.proc.stdin
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
+    def _read(self, sel: selectors.BaseSelector, fd: int, tag: str) -> bool:
+        try:
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            data = b""
+        if not data:
+            sel.unregister(fd)
+            return False
+        if tag == "out":
+            self.reader.feed(data)
+        else:
+            # The sandbox's own stderr: Python's fatal errors, bwrap's complaints, or a tool writing
+            # to the raw descriptors 1 and 2. Counted towards the flood limit, kept up to a size.
+            self.reader.count_raw(len(data))
+            room = SANDBOX_STDERR_KEEP - len(self._stderr)
+            if room > 0:
+                self._stderr += data[:room]
+        return True
+
+    def _read_info(self, sel: selectors.BaseSelector, fd: int) -> None:
+        """bubblewrap's ``--info-fd`` JSON: the host pid of the namespace's pid 1."""
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        self._info += data
+        try:
+            pid = int(json.loads(bytes(self._info))["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            if data and len(self._info) < 65536:
+                return  # not all there yet
+            pid = None
+        sel.unregister(fd)
+        if pid is not None:
+            self._set_init(pid)
+
+    def _set_init(self, pid: int) -> None:
+        """Hold the namespace's pid 1 by a pidfd: killing it kills everything in the namespace."""
+        if self._init_pidfd is not None or self._exited:
+            return
+        with contextlib.suppress(OSError):
+            self._init_pidfd = os.pidfd_open(pid)
+            self._fds.append(self._init_pidfd)
+
+    def _on_exit(self) -> None:
+        # The sandbox has exited but is not reaped yet, so its process group id cannot be reused:
+        # whatever the tool left in the group, or under its uid, goes now (it may hold our pipes).
+        self._exited = True
+        self._kill_group()
+        if self.uid is not None and self.sandbox.level == PROCESS:
+            _kill_uid(self.uid)
+
+    def result(self, *, oom_killed: bool = False) -> ExecutionResult:
+        """The run's result, once ``stop`` has reaped the sandbox (``oom_killed``: by its cgroup)."""
+        assert self.proc is not None
+        stderr = self._stderr.decode("utf-8", "replace")
+        end = self.reader.end
+        out_of_memory = end is None and (oom_killed or any(hint in stderr for hint in _MEMORY_CRASH_HINTS))
+        result = self.reader.finish(
+            mode=MODE,
+            returncode=self.proc.returncode,
+            timeout_seconds=self.request.timeout_seconds,
+            memory_limit_mb=self.request.memory_limit_mb,
+            timed_out=self.timed_out,
+            out_of_memory=out_of_memory,
+            sandbox_stderr=stderr,
+            details={"isolation": self.sandbox.level},
+        )
+        if self.tmp_exceeded and not self.timed_out:
+            message = f"Tool wrote more than the {TMP_SIZE_MB} MB allowed in /tmp and was stopped"
+            result.success, result.message = False, message
+            result.error = ToolError("TmpLimitExceeded", message, [message])
+        elif not result.success and result.error is not None and _is_disk_full(result.error):
+            result.message += f" (/tmp holds at most {TMP_SIZE_MB} MB)"
+        if stderr.strip() and end is not None:
+            # Bytes written around sys.stdout/sys.stderr (raw descriptors): shown, not lost.
+            result.stderr += stderr
+        return result
+
+    def stop(self, force: bool = False) -> bool:
+        """Kill what is left of the sandbox and reap it; True when nothing of it survives."""
+        proc = self.proc
+        if proc is None or self.stopped:
+            return True
+        self.stopped = True
+        gone = True
+        # After a normal exit there is nothing left: the namespace died with its pid 1, and at the
+        # process level ``_on_exit`` killed the leftovers.
+        if force or not self._exited:
+            self._kill_namespace()
+            self._kill_group()
+            if self.uid is not None:
+                gone = _kill_uid(self.uid)
+        try:
+            proc.wait(timeout=_KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            log.error("fallback sandbox %d did not die; killing it again", proc.pid)
+            proc.kill()
+            proc.wait()
+        if self.uid is not None and self.sandbox.level == PROCESS:
+            # Without a pid namespace, what the tool left is reparented to init once killed; an
+            # init that does not reap leaves zombies, which still count against RLIMIT_NPROC.
+            gone = gone and not _pids_of(self.uid, zombies=True)
+        return gone
+
+    def _kill_namespace(self) -> None:
+        proc = self.proc
+        assert proc is not None
+        if self._init_pidfd is None and self.sandbox.level == UNSHARE and proc.poll() is None:
+            for pid in _children_of(proc.pid):
+                self._set_init(pid)
+        if self._init_pidfd is None:
+            return
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(self._init_pidfd, signal.SIGKILL)
+        # Our child reaps the namespace's pid 1 and exits once the kernel has killed the rest.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=_KILL_WAIT_S)
+
+    def _kill_group(self) -> None:
+        proc = self.proc
+        # Only while our child is unreaped: after that its group id may belong to someone else.
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Close every descriptor the run holds."""
+        proc = self.proc
+        if proc is not None:
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+
+
+class _UidPool:
+    """Hands out one uid per concurrent run, ``UID_BASE + slot``, unique on the whole host.
+
+    Another process (a second kernel, the REST server) may run tools too, and a uid shared with
+    it would mix the process counts and let one run's cleanup kill the other's tool. A uid is
+    held by binding an abstract unix socket named after it: the kernel lets one process bind a
+    name, and frees it when that process dies, so nothing is ever left locked.
+    """
+
+    def __init__(self, base: int, slots: int) -> None:
+        self._base, self._slots = base, slots
+        self._held: dict[int, socket.socket | None] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, uid: int) -> bool:
+        return self._base <= uid < self._base + self._slots
+
+    def acquire(self) -> int:
+        with self._lock:
+            for uid in range(self._base, self._base + self._slots):
+                if uid not in self._held and (claim := _claim(uid)) is not None:
+                    self._held[uid] = claim
+                    return uid
+        raise ExecutorUnavailable(f"more than {self._slots} fallback tools at once on this host")
+
+    def free(self, uid: int) -> socket.socket | None:
+        """Hold ``uid`` if no run on this host holds it (the caller closes what it gets)."""
+        with self._lock:
+            return None if uid in self._held else _claim(uid)
+
+    def release(self, uid: int, *, reusable: bool = True) -> None:
+        """Give ``uid`` back; one whose processes could not all be killed stays held for good."""
+        with self._lock:
+            claim = self._held.get(uid)
+            if reusable and claim is not None:
+                claim.close()
+                del self._held[uid]
+
+
+def _claim(uid: int) -> socket.socket | None:
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind(f"\0nexus-kernel-sandbox-uid-{uid}")
+    except OSError:  # another process runs a tool under this uid
+        claim.close()
+        return None
+    return claim
+
+
+_UIDS = _UidPool(UID_BASE, UID_SLOTS)
+_SECCOMP = seccomp.program()
+
+
+def _sweep_leftovers() -> None:
+    """Kill the processes, remove the scratch directories and cgroups of runs whose host was killed.
+
+    A killed host removes nothing, and at the process level nothing holds the tool's processes
+    together; a uid no live run holds has nothing that should still exist.
+    """
+    owners = _scratch_dirs()
+    for pid in _pids():
+        uid = _live_uid(pid)
+        if uid is not None and uid in _UIDS:
+            owners.setdefault(uid, [])
+    groups = cgroups.existing(CGROUP_PREFIX)
+    for uid in {*owners, *groups}:
+        claim = _UIDS.free(uid)
+        if claim is None:
+            continue  # a live run's
+        try:
+            _scrub(uid, owners.get(uid, []))
+            for path in groups.get(uid, []):
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+        finally:
+            claim.close()
+
+
+def _scratch_dirs() -> dict[int, list[str]]:
+    """Scratch directories in the temp directory, by owner (only our uids)."""
+    root, found = tempfile.gettempdir(), {}
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        with contextlib.suppress(OSError):
+            if name.startswith(SCRATCH_PREFIX) and (uid := os.lstat(path).st_uid) in _UIDS:
+                found.setdefault(uid, []).append(path)
+    return found
+
+
+def _scrub(uid: int, scratch: list[str]) -> None:
+    """Kill the processes and remove the scratch directories of ``uid`` (which the caller holds)."""
+    _kill_uid(uid)
+    for path in scratch:
+        _remove_tree(path)
+
+
+def _kill_uid(uid: int) -> bool:
+    """SIGKILL every process running as ``uid`` until none is left; False if some survive."""
+    deadline = time.monotonic() + _KILL_WAIT_S
+    while True:
+        pids = _pids_of(uid)
+        if not pids:
+            return True
+        for pid in pids:
+            _kill_if(pid, uid)
+        if time.monotonic() > deadline:
+            log.error("processes of sandbox uid %d survive SIGKILL: %s", uid, pids)
+            return False
+        time.sleep(0.002)
+
+
+def _kill_if(pid: int, uid: int) -> None:
+    """SIGKILL ``pid`` if it still runs as ``uid``, through a pidfd where the kernel has them."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError as exc:
+        if exc.errno == errno.ENOSYS and _live_uid(pid) == uid:  # a kernel before 5.3
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        return
+    try:
+        # Checked again now that the pidfd pins the process: the pid may have been reused.
+        if _live_uid(pid) == uid:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _pids_of(uid: int, *, zombies: bool = False) -> list[int]:
+    """Processes whose real uid is ``uid``: live ones, and zombies too if asked."""
+    return [pid for pid in _pids() if _live_uid(pid, zombies=zombies) == uid]
+
+
+def _live_uid(pid: int, *, zombies: bool = False) -> int | None:
+    """The real uid of a live process (None for a zombie, unless asked, or a process that is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if not zombies and line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                    return None
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _children_of(parent: int) -> list[int]:
+    found = []
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                # The command name may hold spaces and parentheses: fields start after the last ')'.
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == str(parent).encode():
+            found.append(pid)
+    return found
+
+
+#: The places an unprivileged process can write to on a usual host (the process level sees them).
+WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+
+
+def _remove_owned(uid: int, *, depth: int = 3) -> None:
+    """Remove what ``uid`` owns in the world-writable directories (and in the world-writable
+    directories below them, ``depth`` levels down). Its processes are all dead by now."""
+    todo = [(root, 0) for root in {*WORLD_WRITABLE, tempfile.gettempdir()}]
+    while todo:
+        directory, level = todo.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.st_uid == uid:
+                _remove_tree(entry.path)
+            elif entry.is_dir(follow_symlinks=False) and stat.st_mode & 0o002 and level < depth:
+                todo.append((entry.path, level + 1))
+
+
+def _remove_tree(root: str) -> None:
+    """``rm -rf root`` without recursion and with one descriptor: a tool can nest directories
+    deeper than any stack or descriptor table. Its processes are dead, so the tree holds still.
+    """
+    try:
+        fd = os.open(root, _DIRECTORY)
+    except FileNotFoundError:
+        return
+    except OSError:  # not a directory
+        with contextlib.suppress(OSError):
+            os.unlink(root)
+        return
+    below: list[str] = []  # the path from root to where fd is
+    try:
+        while True:
+            subdir = _clear_files(fd)
+            if subdir is not None:
+                deeper = os.open(subdir, _DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = deeper
+                below.append(subdir)
+            elif below:
+                up = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = up
+                os.rmdir(below.pop(), dir_fd=fd)
+            else:
+                break
+    except OSError as exc:
+        log.error("cannot remove scratch directory %s: %s", root, exc)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(root)
+
+
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def _clear_files(fd: int) -> str | None:
+    """Unlink what is not a directory in ``fd``; the name of a subdirectory, if there is one."""
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                return entry.name
+            os.unlink(entry.name, dir_fd=fd)
+    return None
+
+
+def _tree_size(root: str) -> int:
+    """Bytes used under ``root``. A tree no honest tool makes (absurdly many entries, paths too
+    long to follow) counts as over any limit: hiding data from this count must not pay."""
+    total, entries, stack = 0, 0, [root]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as scan:
+                for entry in scan:
+                    entries += 1
+                    if entries > _SCRATCH_MAX_ENTRIES:
+                        return TMP_BYTES + 1
+                    stat = entry.stat(follow_symlinks=False)
+                    total += max(stat.st_blocks * 512, 0)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except FileNotFoundError:
+            continue  # removed by the tool meanwhile
+        except OSError:
+            return TMP_BYTES + 1
+    return total
+
+
+def _is_disk_full(error: ToolError) -> bool:
+    return error.ename in ("OSError", "IOError") and any(
+        text in error.evalue for text in ("No space left on device", "File too large", "Disk quota exceeded")
+    )

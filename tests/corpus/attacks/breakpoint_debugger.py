@@ -1,0 +1,3 @@
+# attack: drop into the debugger, which can run anything
+# expect: breakpoint is not allowed
+breakpoint()

@@ -1,0 +1,3 @@
+# attack: execute statements from a string
+# expect: exec is not allowed (dynamic code execution)
+exec("import os\nos.system('id')")

@@ -1,0 +1,3 @@
+# attack: fetch __builtins__ out of globals()
+# expect: globals()['__builtins__'] is not allowed
+print(globals()["__builtins__"])

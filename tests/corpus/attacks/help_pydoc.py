@@ -1,0 +1,3 @@
+# attack: the help system imports pydoc and can spawn a pager process
+# expect: help() is not allowed
+help("modules")

@@ -1,0 +1,3 @@
+# attack: list every class in the interpreter from object
+# expect: '__subclasses__' is not allowed
+print(len(object.__subclasses__()))

