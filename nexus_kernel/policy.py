@@ -31,7 +31,7 @@ ALLOWED_MODULES: frozenset[str] = frozenset(
     __future__ abc array base64 binascii bisect calendar cmath collections colorsys contextlib copy csv
     dataclasses datetime decimal difflib enum fractions functools graphlib hashlib heapq hmac
     html html.parser io ipaddress itertools json keyword math numbers operator pprint random re
-    reprlib secrets statistics string struct sys tempfile textwrap time timeit typing unicodedata uuid
+    reprlib secrets statistics string struct sys tempfile textwrap time typing unicodedata uuid
     warnings zlib zoneinfo xml.etree.ElementTree xml.dom.minidom traceback
     """)
 )
@@ -66,6 +66,9 @@ DENIED_MODULES: dict[str, str] = {
         "dynamic code or interpreter internals",
     ),
     "json.tool": "a command-line program that opens the files named on the host's command line",
+    # Its statements are text compiled in timeit's own module, where the real builtins are: a starred
+    # argument, a ** dict or a rebound name hides the text. time.perf_counter() times a tool's work.
+    "timeit": "it compiles and runs statements given as text, with the real builtins",
 }
 
 # Builtins removed from the tool's namespace at run time and flagged by the validator.
@@ -82,7 +85,7 @@ BLOCKED_ATTRIBUTES: frozenset[str] = frozenset(
     __func__ __self__ __dict__ __getattribute__ __reduce__ __reduce_ex__ __loader__ __spec__
     __import__ __subclasshook__ __init_subclass__ __set_name__ __class_getitem__
     f_globals f_locals f_builtins f_back f_code f_trace tb_frame tb_next gi_frame gi_code cr_frame
-    cr_code ag_frame ag_code co_code mro _getframe
+    cr_code ag_frame ag_code co_code mro _getframe __forward_code__
     """)
 )
 
@@ -105,7 +108,7 @@ _ATTRIBUTE_REASONS: dict[str, str] = {
         _names("__getattribute__ __reduce__ __reduce_ex__"),
         "introspection escape: it bypasses attribute checks or rebuilds arbitrary callables",
     ),
-    "__code__": "introspection escape: it reaches compiled code objects",
+    **dict.fromkeys(("__code__", "__forward_code__"), "introspection escape: it reaches compiled code objects"),
     "_getframe": "introspection escape: it reaches interpreter frames",
 }
 _ATTRIBUTE_PREFIX_REASONS: dict[str, str] = {
@@ -175,11 +178,58 @@ REFUSED_FUNCTIONS: dict[str, str] = {
     "typing.ForwardRef": "it evaluates code given as text (dynamic code)",
     # It evaluates annotation text inside the annotated object's module, where the real builtins are.
     "typing.get_type_hints": "it evaluates annotation text as code; read __annotations__ instead",
+    # linecache reads the file named by the tool with the real open(), outside the /tmp guard.
+    **dict.fromkeys(
+        _names(
+            "traceback.FrameSummary traceback.StackSummary traceback.format_list traceback.print_list "
+            "warnings.formatwarning warnings.showwarning warnings.warn_explicit"
+        ),
+        "it reads lines of any file named by the tool (linecache), outside the /tmp guard",
+    ),
 }
 
 # Methods refused on any object: they look attributes up by a name given as data.
 REFUSED_METHODS: dict[str, str] = {
     "get_field": "string.Formatter.get_field() is getattr() with a computed name",
+    "detach": "it hands out the raw file object, whose type opens any path without the /tmp guard",
+}
+
+# Private (``_x``) attributes every tool may use on any object: namedtuple's and Enum's public API.
+# Other private names are library internals (``ForwardRef._evaluate`` is eval(), ``random._os``...),
+# allowed only where the tool defines them on its own classes (see the validator).
+PUBLIC_PRIVATE_ATTRIBUTES: frozenset[str] = frozenset(
+    _names("""
+    _asdict _replace _fields _field_defaults _make
+    _value_ _name_ _missing_ _generate_next_value_ _ignore_ _order_ _member_names_ _member_map_
+    """)
+)
+
+# Attribute names refused on anything but the tool's own objects, even when the tool defines them too:
+# ``ForwardRef._evaluate`` is eval() with the real builtins; the bootstrap's streams carry ``_reporter``.
+CAPABILITY_ATTRIBUTES: dict[str, str] = {
+    "_evaluate": "typing's ForwardRef._evaluate() is eval() with the real builtins",
+    "_reporter": "the sandbox's streams write raw frames to the host through it",
+}
+
+# Decorators whose ``register(f)`` (without a class) evaluates the annotations of ``f`` -- of a function,
+# or of any object, then with the real builtins -- through typing.get_type_hints(). With them, every
+# ``.register`` must name its class: ``@f.register(int)``.
+ANNOTATION_DISPATCHERS: frozenset[str] = frozenset(
+    _names("functools.singledispatch functools.singledispatchmethod")
+)
+
+# Library classes a tool's own class may derive from and still count as the tool's own (its private
+# names are the tool's): they carry no internals of their own. Matched by their last name.
+OWN_CLASS_BASES: frozenset[str] = frozenset(
+    _names("Enum IntEnum Flag IntFlag StrEnum ABC NamedTuple TypedDict Generic Protocol")
+)
+# Metaclasses (``metaclass=``) a tool's own class may name.
+OWN_CLASS_METACLASSES: frozenset[str] = frozenset(_names("ABCMeta EnumMeta EnumType"))
+
+# Public attribute names that lead to library internals, refused unless the tool defines the name on
+# its own classes (like private names).
+INTERNAL_ATTRIBUTES: dict[str, str] = {
+    "raw": "a file's raw object is a FileIO, whose type opens any path without the /tmp guard",
 }
 
 # Attributes a tool may read but never write, replace or mutate in place.
@@ -189,6 +239,8 @@ WRITE_PROTECTED_ATTRIBUTES: dict[str, str] = {
 }
 
 # Functions whose file-path argument must stay under /tmp: qualified name -> (position, keyword).
+# ``open`` is guarded again at run time; the others open files themselves, so a computed ``dir`` of
+# tempfile is refused (tempfile creates files with os.open, not the guarded open()).
 PATH_ARGUMENTS: dict[str, tuple[int, str]] = {
     "open": (0, "file"),
     "xml.etree.ElementTree.parse": (0, "source"),
@@ -202,7 +254,28 @@ PATH_ARGUMENTS: dict[str, tuple[int, str]] = {
     "tempfile.SpooledTemporaryFile": (7, "dir"),
 }
 
+# File-name pieces of tempfile (suffix, prefix): literal text without '/' (``prefix="/etc/x"`` would
+# join to a path outside ``dir``). qualified name -> ((position, keyword), ...).
+NAME_PART_ARGUMENTS: dict[str, tuple[tuple[int, str], ...]] = {
+    "tempfile.mkstemp": ((0, "suffix"), (1, "prefix")),
+    "tempfile.mkdtemp": ((0, "suffix"), (1, "prefix")),
+    "tempfile.TemporaryDirectory": ((0, "suffix"), (1, "prefix")),
+    "tempfile.TemporaryFile": ((4, "suffix"), (5, "prefix")),
+    "tempfile.NamedTemporaryFile": ((4, "suffix"), (5, "prefix")),
+    "tempfile.SpooledTemporaryFile": ((5, "suffix"), (6, "prefix")),
+}
+
+# Buffering arguments that must be a literal other than 0: unbuffered files are FileIO objects, whose
+# type opens any path. qualified name -> (position, keyword).
+BUFFERING_ARGUMENTS: dict[str, tuple[int, str]] = {
+    "open": (2, "buffering"),
+    "tempfile.TemporaryFile": (1, "buffering"),
+    "tempfile.NamedTemporaryFile": (1, "buffering"),
+    "tempfile.SpooledTemporaryFile": (2, "buffering"),
+}
+
 # Functions that compile a statement given as text: qualified name -> its code arguments.
+# (timeit is denied by default; these rules hold when a configuration allows it.)
 CODE_STRING_ARGUMENTS: dict[str, tuple[tuple[int, str], ...]] = {
     name: ((0, "stmt"), (1, "setup")) for name in ("timeit.timeit", "timeit.repeat", "timeit.Timer")
 }
@@ -246,6 +319,16 @@ class Policy:
     refused_arguments: dict[str, tuple[tuple[int, str, str], ...]] = field(
         default_factory=lambda: dict(REFUSED_ARGUMENTS)
     )
+    name_part_arguments: dict[str, tuple[tuple[int, str], ...]] = field(
+        default_factory=lambda: dict(NAME_PART_ARGUMENTS)
+    )
+    buffering_arguments: dict[str, tuple[int, str]] = field(default_factory=lambda: dict(BUFFERING_ARGUMENTS))
+    public_private_attributes: frozenset[str] = PUBLIC_PRIVATE_ATTRIBUTES
+    capability_attributes: dict[str, str] = field(default_factory=lambda: dict(CAPABILITY_ATTRIBUTES))
+    internal_attributes: dict[str, str] = field(default_factory=lambda: dict(INTERNAL_ATTRIBUTES))
+    annotation_dispatchers: frozenset[str] = ANNOTATION_DISPATCHERS
+    own_class_bases: frozenset[str] = OWN_CLASS_BASES
+    own_class_metaclasses: frozenset[str] = OWN_CLASS_METACLASSES
     scratch_dir: str = SCRATCH_DIR
     max_code_chars: int = MAX_CODE_CHARS
 

@@ -38,8 +38,18 @@ _NOTED = frozenset(
     {
         ast.Subscript, ast.BinOp, ast.arg, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
         ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping,
+        ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem, ast.Compare, ast.FormattedValue,
+        ast.For, ast.AsyncFor, ast.comprehension,
     }
 )  # fmt: skip
+# Binding markers (``_Scan.bindings``): a parameter, one of a method, a method's first parameter.
+_PARAM, _METHOD_PARAM, _SELF_PARAM = "param", "method", "self"
+# Decorators after which a method's first parameter is still its instance (or class).
+_INSTANCE_DECORATORS = frozenset(
+    {"classmethod", "property", "abstractmethod", "cached_property", "setter", "getter", "deleter"}
+)
+# Decorators after which a class statement still binds that class.
+_CLASS_DECORATORS = frozenset({"dataclass", "total_ordering", "unique"})
 _FOLD_BUDGET = 64  # nodes visited when folding a string expression (bounds recursion depth)
 _FOLD_MAX_LEN = 10_000  # longest folded string considered (no '"x" * 10**9' inside the validator)
 _NAMESPACE_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
@@ -47,6 +57,20 @@ _CLASS_GAME_CALLS = frozenset({"__setattr__", "__delattr__"})
 _MUTATORS = frozenset(
     {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__", "__ior__"}
 )
+# Where a namespace (``vars(x)``, ``x.__dict__``), ``__annotations__`` or an object's class may appear:
+# the uses that hand nothing back but keys, text or a truth value.
+_KEY_CONSUMERS = frozenset("len sorted list set frozenset tuple iter print str repr format bool ascii".split())
+_TEXT_FUNCTIONS = frozenset({"json.dumps", "json.dump", "pprint.pprint", "pprint.pformat", "pprint.pp"})
+_NAMESPACE_METHODS = frozenset(
+    {"get", "pop", "setdefault", "__getitem__", "keys", "update", "clear", "__contains__", "__len__",
+     "__setitem__", "__delitem__"}
+)  # fmt: skip
+_ANNOTATION_METHODS = frozenset({"get", "keys", "items", "values", "copy", "__contains__", "__len__", "__getitem__"})
+_ANNOTATION_CONSUMERS = _KEY_CONSUMERS | {"dict", "enumerate", "reversed"}
+_TYPE_CONSUMERS = frozenset({"isinstance", "issubclass", "print", "str", "repr", "format", "bool", "id", "hash"})
+_TYPE_ATTRIBUTES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
+_FORMAT_METHODS = frozenset({"format", "format_map", "vformat"})
+_JSON_DEFAULT_TAKERS = frozenset({"json.dumps", "json.dump", "json.JSONEncoder"})
 _MAX_POLICIES = 8
 _compiled: dict[int, tuple[Policy, re.Pattern[str]]] = {}
 
@@ -165,6 +189,17 @@ class _Scan:
         self.callees: set[int] = set()  # id() of nodes in call position
         self.bases: set[int] = set()  # id() of nodes that are the base of an attribute
         self.inner_binops: set[int] = set()  # id() of operands of a BinOp
+        # Every binding of each name the code binds (in any scope): the value node (an assignment's
+        # value, a def or class statement, a with item's context), a parameter marker, or None.
+        self.bindings: dict[str, list[Any]] = {}
+        self._explained: set[int] = set()  # Name targets whose binding is recorded with its value
+        self._method_args: dict[int, tuple[str, ast.ClassDef]] = {}  # id(arg) -> (marker, class)
+        self.arg_classes: dict[int, ast.ClassDef] = {}  # id(arg) of a method's parameter -> its class
+        self.class_attributes: set[str] = set()  # names a class body defines (and __slots__ lists)
+        self.attribute_stores: list[ast.Attribute] = []  # ``x.a = ...`` and ``del x.a``
+        self.compares: list[ast.Compare] = []
+        self.formatted: list[ast.FormattedValue] = []
+        self.iters: list[Any] = []  # what for loops and comprehensions iterate over
         self._walk(tree)
 
     def _walk(self, tree: ast.AST) -> None:
@@ -172,7 +207,8 @@ class _Scan:
         names, attributes, calls, strings = self.names, self.attributes, self.calls, self.strings
         bound, callees, bases = self.bound, self.callees, self.bases
         name_cls, attribute_cls, call_cls, constant_cls = ast.Name, ast.Attribute, ast.Call, ast.Constant
-        load_cls, noted, fields_of = ast.Load, _NOTED, _FIELDS
+        load_cls, store_cls, noted, fields_of = ast.Load, ast.Store, _NOTED, _FIELDS
+        explained = self._explained
         stack: list[Any] = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
@@ -180,8 +216,11 @@ class _Scan:
             cls = node.__class__
             if cls is name_cls:
                 names.append(node)
-                if node.ctx.__class__ is not load_cls:
+                ctx = node.ctx.__class__
+                if ctx is not load_cls:
                     bound.add(node.id)
+                    if ctx is store_cls and id(node) not in explained:
+                        self.bind(node.id, None)  # a for target, an unpacking, an augmented assignment
                 continue
             if cls is constant_cls:
                 if isinstance(node.value, (str, bytes)):
@@ -190,6 +229,8 @@ class _Scan:
             if cls is attribute_cls:
                 attributes.append(node)
                 bases.add(id(node.value))
+                if node.ctx.__class__ is not load_cls:
+                    self.attribute_stores.append(node)
             elif cls is call_cls:
                 calls.append(node)
                 callees.add(id(node.func))
@@ -205,6 +246,18 @@ class _Scan:
                 elif value is not None:
                     push(value)
 
+    def bind(self, name: str, value: Any) -> None:
+        bindings = self.bindings.get(name)
+        if bindings is None:
+            self.bindings[name] = [value]
+        else:
+            bindings.append(value)
+
+    def _bind_target(self, target: Any, value: Any) -> None:
+        if target.__class__ is ast.Name:
+            self._explained.add(id(target))
+            self.bind(target.id, value)
+
     def _note(self, node: Any, cls: type) -> bool:
         """Record what a rule needs from ``node``; True when its children need no visit."""
         if cls is ast.Subscript:
@@ -213,13 +266,41 @@ class _Scan:
             self.binops.append(node)
             self.inner_binops.add(id(node.left))
             self.inner_binops.add(id(node.right))
+        elif cls is ast.Assign:
+            for target in node.targets:
+                self._bind_target(target, node.value)
+        elif cls is ast.Compare:
+            self.compares.append(node)
+        elif cls is ast.FormattedValue:
+            self.formatted.append(node)
+        elif cls is ast.For or cls is ast.AsyncFor or cls is ast.comprehension:
+            self.iters.append(node.iter)
+        elif cls is ast.AnnAssign:
+            if node.value is None:
+                self._explained.add(id(node.target))  # ``x: int`` alone binds nothing
+            else:
+                self._bind_target(node.target, node.value)
+        elif cls is ast.NamedExpr:
+            self._bind_target(node.target, node.value)
+        elif cls is ast.withitem:
+            if node.optional_vars is not None:
+                self._bind_target(node.optional_vars, node.context_expr)
         elif cls is ast.arg:
             self.bound.add(node.arg)
+            method = self._method_args.get(id(node))
+            if method is None:
+                self.bind(node.arg, _PARAM)
+            else:
+                self.bind(node.arg, method[0])
+                self.arg_classes[id(node)] = method[1]
         elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef:
             self.bound.add(node.name)
             self.functions.add(node.name)
+            self.bind(node.name, node)
         elif cls is ast.ClassDef:
             self.bound.add(node.name)
+            self.bind(node.name, node)
+            self._class_body(node)
         elif cls is ast.Import or cls is ast.ImportFrom:
             self.imports.append(node)
             return True
@@ -228,7 +309,50 @@ class _Scan:
                 self.bound.add(node.rest)
         elif node.name:  # ExceptHandler, MatchAs, MatchStar
             self.bound.add(node.name)
+            self.bind(node.name, None)
         return False
+
+    def _class_body(self, node: ast.ClassDef) -> None:
+        """The names a class defines, and the parameters of its methods (``self`` marked as such)."""
+        names = self.class_attributes
+        for statement in node.body:
+            kind = statement.__class__
+            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                names.add(statement.name)
+                arguments = statement.args
+                ordered = [*arguments.posonlyargs, *arguments.args]
+                every = [*ordered, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+                for arg in every:
+                    if arg is not None:
+                        self._method_args[id(arg)] = (_METHOD_PARAM, node)
+                if ordered and all(_decorator_name(d) in _INSTANCE_DECORATORS for d in statement.decorator_list):
+                    self._method_args[id(ordered[0])] = (_SELF_PARAM, node)
+            elif kind is ast.ClassDef:
+                names.add(statement.name)
+            elif kind is ast.Assign or kind is ast.AnnAssign:
+                targets = statement.targets if kind is ast.Assign else [statement.target]
+                for target in targets:
+                    if target.__class__ is ast.Name:
+                        names.add(target.id)
+                        if target.id == "__slots__" and statement.value is not None:
+                            names.update(_literal_strings(statement.value))
+
+
+def _decorator_name(node: Any) -> str | None:
+    """The last name of a decorator: ``property``, ``x.setter``, ``dataclass(frozen=True)``."""
+    if node.__class__ is ast.Call:
+        node = node.func
+    if node.__class__ is ast.Name:
+        return node.id
+    if node.__class__ is ast.Attribute:
+        return node.attr
+    return None
+
+
+def _literal_strings(node: Any) -> list[str]:
+    """The strings of a literal ``"a"`` or ``("a", "b")`` (``__slots__``)."""
+    items = node.elts if node.__class__ in (ast.Tuple, ast.List, ast.Set) else [node]
+    return [i.value for i in items if i.__class__ is ast.Constant and isinstance(i.value, str)]
 
 
 class _Rules:
@@ -242,6 +366,9 @@ class _Rules:
         self.modules: set[str] = set()  # local names bound to a module object
         self.consumed: set[int] = set()  # string constants already judged by a specific rule
         self.found: list[tuple[int, int, str]] = []
+        self._own: set[str] | None = None  # attribute names the tool defines on its own objects
+        self._safe_classes: dict[int, bool] = {}
+        self._calls_by_func: dict[int, ast.Call] | None = None
 
     def run(self) -> list[str]:
         self._imports()
@@ -249,6 +376,9 @@ class _Rules:
         self._subscripts()
         self._names()
         self._attributes()
+        self._value_uses()
+        self._registrations()
+        self._format_calls()
         self._strings()
         self.found.sort(key=lambda item: (item[0], item[1]))
         seen: set[str] = set()

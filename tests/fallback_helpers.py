@@ -15,6 +15,14 @@ from nexus_kernel.executors import cgroups
 from nexus_kernel.executors.fallback import CGROUP_PREFIX, SCRATCH_PREFIX
 
 
+def landlock_abi() -> int:
+    """The Landlock ABI version of this kernel (0: none)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return max(libc.syscall(444, None, 0, 1), 0)  # landlock_create_ruleset(NULL, 0, VERSION)
+
+
 def children() -> set[int]:
     """Our child processes (zombies included: a child we did not reap is a leak too)."""
     mine, found = str(os.getpid()).encode(), set()

@@ -24,11 +24,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fallback_helpers import alive, children, processes_of, sandbox_cgroups, scratch_dirs, ticks
+from fallback_helpers import (
+    alive,
+    children,
+    landlock_abi,
+    processes_of,
+    sandbox_cgroups,
+    scratch_dirs,
+    ticks,
+)
 
 from nexus_kernel.executors import cgroups, seccomp
 from nexus_kernel.executors.base import ExecutionRequest, ExecutionResult, ExecutorUnavailable
-from nexus_kernel.executors.fallback import CGROUP_PREFIX, SCRATCH_PREFIX, FallbackExecutor
+from nexus_kernel.executors.fallback import CGROUP_PREFIX, SCRATCH_PREFIX, WORLD_WRITABLE, FallbackExecutor
 from nexus_kernel.limits import OPEN_FILES_LIMIT, PIDS_LIMIT, TMP_SIZE_MB
 from nexus_kernel.policy import load_policy
 
@@ -123,7 +131,9 @@ def test_no_host_environment_anywhere(executor: FallbackExecutor, monkeypatch: p
             f"""
             paths = ["/proc/1/environ", "/proc/self/environ", f"/proc/{{os.getppid()}}/environ",
                      "/proc/{os.getpid()}/environ", "/proc/{decoy.pid}/environ"]
-            paths += [f"/proc/{{pid}}/environ" for pid in os.listdir("/proc") if pid.isdigit()]
+            visible = listing("/proc")  # refused outright where Landlock confines the tool
+            if type(visible) is list:
+                paths += [f"/proc/{{pid}}/environ" for pid in visible if pid.isdigit()]
             print(json.dumps({{"env": dict(os.environ), "files": {{p: read(p) for p in paths}}}}))
             """,
         )
@@ -168,8 +178,9 @@ def test_limits_in_force(executor: FallbackExecutor) -> None:
             import resource
             names = ["AS", "CPU", "NPROC", "FSIZE", "NOFILE", "CORE"]
             limits = {n: resource.getrlimit(getattr(resource, "RLIMIT_" + n)) for n in names}
-            print(json.dumps({"limits": limits, "pid": os.getpid(),
-                              "pids": [p for p in os.listdir("/proc") if p.isdigit()]}))
+            visible = listing("/proc")  # refused outright where Landlock confines the tool
+            pids = [p for p in visible if p.isdigit()] if type(visible) is list else []
+            print(json.dumps({"limits": limits, "pid": os.getpid(), "pids": pids}))
             """,
             timeout=20,
             memory_limit_mb=64,
@@ -258,13 +269,17 @@ def test_no_network(executor: FallbackExecutor) -> None:
 
 
 def test_host_files_out_of_reach(executor: FallbackExecutor) -> None:
+    # Without namespaces only Landlock keeps a tool from what its uid may read (the project here).
+    confined = executor.isolation != "process" or landlock_abi() > 0
     home = Path.home()
-    secrets = ["/etc/shadow", str(home / ".bashrc"), "/root/.profile"]
     probes = {
-        "read": secrets + ([str(PROJECT / "pyproject.toml")] if executor.isolation != "process" else []),
-        "list": ["/root", str(home)] + ([str(PROJECT)] if executor.isolation != "process" else []),
+        "read": ["/etc/shadow", str(home / ".bashrc"), "/root/.profile"],
+        "list": ["/root", str(home)],
         "create": ["/usr/nexus-escape", "/etc/nexus-escape", str(PROJECT / "nexus-escape"), "/nexus-escape"],
     }
+    if confined:
+        probes["read"].append(str(PROJECT / "pyproject.toml"))
+        probes["list"].append(str(PROJECT))
     seen = report(
         run(
             executor,
@@ -285,6 +300,19 @@ def test_host_files_out_of_reach(executor: FallbackExecutor) -> None:
     for path, outcome in seen["create"].items():
         assert outcome.startswith("ERR "), f"the tool created {path}"
         assert not os.path.exists(path)
+
+
+def test_nothing_written_outside_survives(executor: FallbackExecutor) -> None:
+    # The world-writable places of the host, written with raw system calls (no /tmp mapping): a
+    # namespace shows the tool its own /tmp and read-only mounts; at the process level Landlock
+    # refuses, and what gets through all the same is removed with the run.
+    name = "nexus-leftover-" + uuid.uuid4().hex
+    places = [os.path.join(root, name) for root in (*WORLD_WRITABLE, tempfile.gettempdir())]
+    seen = report(run(executor, f"print(json.dumps({{p: create(p) for p in {places!r}}}))"))
+    for path in places:
+        assert not os.path.lexists(path), f"{path} outlived the run"
+    if executor.isolation == "process" and landlock_abi() > 0:
+        assert all(outcome.startswith("ERR ") for outcome in seen.values()), seen
 
 
 def test_tmp_is_private(executor: FallbackExecutor) -> None:

@@ -65,12 +65,6 @@ EXPECTED_MESSAGE = {
     "sandbox_frame_flood_no_newline.py": "Tool wrote more output than allowed and was stopped"
 }
 
-_LEFTOVERS = (
-    "FINDING: at the {level} level a tool writes to host directories that outlive the run ({where}): "
-    "files and symlinks (to /etc/shadow) stay on the host for root processes to follow "
-    "(fs.protected_symlinks=0 here) and for the next tool with the same uid to read (cross-run "
-    "state). Fix in executors/isolation.py: {fix}"
-)
 _FENCE = (
     "FINDING: the bootstrap's runtime fence guards only getattr() and import; attribute syntax in "
     "validator-approved code reaches the real {what}. The sandbox still holds (no ESCAPED). Fix in "
@@ -139,26 +133,6 @@ HOLES: dict[tuple[str, str], str] = {
         "frame reporter and writes raw frames (a frame of a list kind used to crash the host parser)",
         fix="refuse private (_x) attributes on any object; in bootstrap.py keep the reporter out of "
         "the stream objects the tool holds (a closure, not an attribute)",
-    ),
-    ("unshare", "sandbox_host_tmp_leftovers.py"): _LEFTOVERS.format(
-        level="unshare",
-        where="/run/lock, a world-writable tmpfs _hidden_dirs does not cover",
-        fix="in _UNSHARE_SCRIPT remount every mount of the new namespace read-only (mount -o "
-        "remount,bind,ro for each line of /proc/self/mountinfo) before mounting the /tmp tmpfs, "
-        "instead of hiding a fixed list",
-    ),
-    ("process", "sandbox_host_tmp_leftovers.py"): _LEFTOVERS.format(
-        level="process",
-        where="the host's /tmp itself (os.open is not mapped to the scratch), /var/tmp, /dev/shm "
-        "(RAM, so also a way around the memory limit) and /run/lock",
-        fix="the process level cannot confine files: after each run remove every file the run's uid "
-        "owns in the world-writable directories, and say in details['isolation'] and the docs that it "
-        "shares the host's filesystem (prefer refusing to run as root without namespaces)",
-    ),
-    ("process", "sandbox_host_processes.py"): (
-        "FINDING: at the process level /proc shows every host process: a tool reads their command "
-        "lines (the decoy's secret), so secrets on command lines leak. Fix: mount /proc with "
-        "hidepid=2 on such hosts, or refuse the process level when running as root (unshare works)"
     ),
     **{
         ("fence", name): _FENCE.format(what=what)

@@ -59,13 +59,19 @@ class RunGroup:
                 os.close(fd)
         self.fds.clear()
 
-    def remove(self) -> bool:
-        """Remove the cgroups (their processes are gone); False if one is still in use."""
+    def remove(self, *, clear: Callable[[], object] | None = None) -> bool:
+        """Remove the cgroups; False if one is still in use. ``clear`` kills what still runs."""
         self.close_fds()
         removed = True
         for path in self.dirs.values():
             try:
-                os.rmdir(path)
+                try:
+                    os.rmdir(path)
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or clear is None:
+                        raise
+                    clear()
+                    os.rmdir(path)
             except FileNotFoundError:
                 pass
             except OSError as exc:

@@ -14,8 +14,7 @@ to such a socket:
   profile's default action: EPERM. An allow-list of equality rules, not a deny-list: the rules
   compare the whole 64-bit register, while the kernel reads the family as an ``int``, so a
   "not AF_VSOCK" rule lets ``AF_VSOCK | 1 << 32`` through and an equality rule does not.
-- ``socketpair()``: only AF_UNIX (the only family that has it, and what asyncio and
-  multiprocessing use).
+- ``socketpair()``: only AF_UNIX (what asyncio and multiprocessing use).
 - Only the native ABI: the profile's 32-bit sub-architectures (i386 and x32 on x86-64, arm on
   aarch64) are dropped, so a system call through another ABI meets the runtime's bad-architecture
   action (the process is killed), as in the fallback's filter. A 64-bit process can make i386
@@ -24,8 +23,8 @@ to such a socket:
   ``socketcall(SYS_SOCKET)`` there (seen on Docker 20.10 + runc 1.1). The sandbox image holds only
   native programs. ``socketcall`` is also taken off the allow-list.
 - ``io_uring_setup``/``_enter``/``_register``: refused. ``IORING_OP_SOCKET`` (Linux 5.19+) creates
-  sockets without the socket() system call, so no socket() rule sees them (Docker 23+ refuses
-  io_uring too).
+  sockets without the socket() system call, so no socket() rule sees them (newer Docker releases
+  refuse io_uring in their default profile too).
 
 The profile goes to the engine as ``security_opt=["seccomp=<JSON>"]`` (the engine takes the
 content, not a path), on every container the executor creates, warm or cold.

@@ -8,10 +8,14 @@ works here, best first (see ``isolation.py``): ``bubblewrap`` (namespaces and a 
 At every level: a clean environment; a private /tmp (a 10 MB tmpfs, or at the process level a
 scratch directory with a 10 MB file-size limit and a 10 MB total checked from here); rlimits
 (address space, CPU, processes, file size, open files, no core dumps); a seccomp filter (no new
-namespaces, mounts or network sockets, see ``seccomp.py``); no-new-privs; and, when we are root,
-a uid of the run's own (``UID_BASE`` + a slot, unique on the host), never 0. A uid per run keeps
-RLIMIT_NPROC per run (one fork bomb cannot starve the others) and lets us find and kill every
-process a run left, wherever it went. The sandbox dies with this process.
+namespaces, mounts, network sockets or System V IPC, see ``seccomp.py``); no-new-privs; and, when
+we are root, a uid of the run's own (``UID_BASE`` + a slot, unique on the host), never 0, and a
+memory and cpu cgroup of the run's own (``cgroups.py``: the memory limit covers all its processes
+and memory files, at 0.5 CPU). A uid per run keeps RLIMIT_NPROC per run (one fork bomb cannot
+starve the others) and lets us find and kill every process a run left, wherever it went. Outside
+bubblewrap, Landlock (where the kernel has it) confines the tool to what bubblewrap would show it,
+and at the process level what the run's uid left in the host's world-writable directories is
+removed after it. The sandbox dies with this process.
 
 This process enforces the wall clock and the raw output cap. On a timeout, a flood, the /tmp cap,
 a ``KeyboardInterrupt`` or any error of ours, the sandbox is killed: the namespace's pid 1 (the
@@ -26,6 +30,7 @@ import errno
 import json
 import logging
 import os
+import select
 import selectors
 import signal
 import socket
@@ -186,7 +191,7 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
             # The process level shares the host's filesystem: whatever the run's uid made in the
             # world-writable places (a raw os.open in /tmp, /dev/shm...) would outlive it.
             _remove_owned(uid)
-        if group is not None and not group.remove():
+        if group is not None and not group.remove(clear=lambda: _kill_uid(uid)):
             all_gone = False
         if uid is not None:
             _UIDS.release(uid, reusable=all_gone)
@@ -318,7 +323,8 @@ class _Run:
                 wait = min(wait, max(0.0, next_scratch_check - now))
             if self._pidfd is None and drain_until is None:
                 wait = min(wait, 0.05)  # no pidfd (old kernel): poll for the exit
-            for key, _ in sel.select(wait):
+            # bubblewrap's info first: its pid 1 is only safe to hold while our child is unreaped.
+            for key, _ in sorted(sel.select(wait), key=lambda event: event[0].data != "info"):
                 tag = key.data
                 if tag == "in":
                     self._write_code(sel, key.fd)
@@ -456,6 +462,7 @@ class _Run:
             log.error("fallback sandbox %d did not die; killing it again", proc.pid)
             proc.kill()
             proc.wait()
+        self._await_namespace()
         if self.uid is not None and self.sandbox.level == PROCESS:
             # Without a pid namespace, what the tool left is reparented to init once killed; an
             # init that does not reap leaves zombies, which still count against RLIMIT_NPROC.
@@ -475,6 +482,23 @@ class _Run:
         # Our child reaps the namespace's pid 1 and exits once the kernel has killed the rest.
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=_KILL_WAIT_S)
+
+    def _await_namespace(self) -> None:
+        """Wait until the namespace's pid 1 has exited, which is when all in it are gone.
+
+        bubblewrap's outer process exits as soon as the tool does (its pid 1 tells it so), while
+        the kernel may still be killing what the tool left in the namespace.
+        """
+        pidfd = self._init_pidfd
+        if pidfd is None:
+            return
+        for attempt in range(2):
+            if select.select([pidfd], [], [], _KILL_WAIT_S)[0]:
+                return
+            if attempt == 0:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        log.error("the namespace of fallback sandbox %d did not end", self.proc.pid if self.proc else 0)
 
     def _kill_group(self) -> None:
         proc = self.proc
