@@ -101,7 +101,7 @@ def run_tool(
         result = executor.run(request)
     except ExecutorUnavailable as exc:
         return refuse(str(exc), check, "SandboxUnavailable")
-    except Exception as exc:  # noqa: BLE001 - the API promises a response, never an exception
+    except Exception as exc:  # the API promises a response, never an exception
         log.exception("executor %s failed", getattr(executor, "mode", executor))
         return refuse(f"internal error in the {executor.mode} executor: {exc}", check, "SandboxError")
     built = response.build(

@@ -108,7 +108,9 @@ _ATTRIBUTE_REASONS: dict[str, str] = {
         _names("__getattribute__ __reduce__ __reduce_ex__"),
         "introspection escape: it bypasses attribute checks or rebuilds arbitrary callables",
     ),
-    **dict.fromkeys(("__code__", "__forward_code__"), "introspection escape: it reaches compiled code objects"),
+    **dict.fromkeys(
+        ("__code__", "__forward_code__"), "introspection escape: it reaches compiled code objects"
+    ),
     "_getframe": "introspection escape: it reaches interpreter frames",
 }
 _ATTRIBUTE_PREFIX_REASONS: dict[str, str] = {
@@ -284,6 +286,9 @@ CODE_STRING_ARGUMENTS: dict[str, tuple[tuple[int, str], ...]] = {
 REFUSED_ARGUMENTS: dict[str, tuple[tuple[int, str, str], ...]] = {
     "open": ((7, "opener", "an opener can return any file descriptor, bypassing the /tmp guard"),),
     "type": ((2, "", "the three-argument form builds a class dynamically; write a class statement"),),
+    # A class namespace given as a dict can hold any __annotations__ keys, which dataclasses pastes into
+    # the code it compiles.
+    "abc.ABCMeta": ((1, "", "the three-argument form builds a class dynamically; write a class statement"),),
 }
 
 # The one directory a tool may use (the sandbox maps it to its private scratch space).

@@ -8,8 +8,19 @@ buckets the nodes that matter -- names, attribute chains, calls, subscripts, imp
 and notes their context (which node is called, which is the base of an attribute). The rules then
 run over the buckets with whole-program knowledge: an import anywhere binds its name everywhere.
 
+Some values cannot be followed once held, so they may only be used where they appear, in ways that
+hand nothing back but keys, text or a truth value: a namespace (``vars(x)``, ``x.__dict__``),
+``__annotations__``, an object's class (``type(x)``, ``x.__class__``, except ``type(self)`` in a
+method). Private (``_x``) names are library internals except namedtuple's and Enum's API and the names
+a tool defines and uses on its own objects (its classes, their instances, its methods' parameters).
+The scan records every binding of every name, so "a name bound only to a literal / a def / an
+instance of the tool's class" can be asked.
+
 The validator is policy, not the boundary. It reads every rule from the ``Policy`` object and
-errs on the side of refusing; the sandbox must still contain whatever slips past it.
+errs on the side of refusing; the sandbox must still contain whatever slips past it. Known limit:
+a method's parameters are trusted to hold the tool's own objects; a tool that passes a library
+object in their place (``A.m(obj)``) reaches that object's private names that its class also
+defines (the capability-bearing ones stay refused).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ import re
 import string
 import unicodedata
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 from .policy import Policy
 
@@ -42,8 +53,7 @@ _NOTED = frozenset(
         ast.For, ast.AsyncFor, ast.comprehension,
     }
 )  # fmt: skip
-# Binding markers (``_Scan.bindings``): a parameter, one of a method, a method's first parameter.
-_PARAM, _METHOD_PARAM, _SELF_PARAM = "param", "method", "self"
+_PARAM = "param"  # the binding of a parameter of a function that is not a method
 # Decorators after which a method's first parameter is still its instance (or class).
 _INSTANCE_DECORATORS = frozenset(
     {"classmethod", "property", "abstractmethod", "cached_property", "setter", "getter", "deleter"}
@@ -59,17 +69,37 @@ _MUTATORS = frozenset(
 )
 # Where a namespace (``vars(x)``, ``x.__dict__``), ``__annotations__`` or an object's class may appear:
 # the uses that hand nothing back but keys, text or a truth value.
-_KEY_CONSUMERS = frozenset("len sorted list set frozenset tuple iter print str repr format bool ascii".split())
+_KEY_CONSUMERS = frozenset(
+    {"len", "sorted", "list", "set", "frozenset", "tuple", "iter", "print", "str", "repr", "format", "bool"}
+)
 _TEXT_FUNCTIONS = frozenset({"json.dumps", "json.dump", "pprint.pprint", "pprint.pformat", "pprint.pp"})
 _NAMESPACE_METHODS = frozenset(
     {"get", "pop", "setdefault", "__getitem__", "keys", "update", "clear", "__contains__", "__len__",
      "__setitem__", "__delitem__"}
 )  # fmt: skip
-_ANNOTATION_METHODS = frozenset({"get", "keys", "items", "values", "copy", "__contains__", "__len__", "__getitem__"})
+_ANNOTATION_METHODS = frozenset(
+    {"get", "keys", "items", "values", "copy", "__contains__", "__len__", "__getitem__"}
+)
 _ANNOTATION_CONSUMERS = _KEY_CONSUMERS | {"dict", "enumerate", "reversed"}
-_TYPE_CONSUMERS = frozenset({"isinstance", "issubclass", "print", "str", "repr", "format", "bool", "id", "hash"})
+_TYPE_CONSUMERS = frozenset(
+    {"isinstance", "issubclass", "print", "str", "repr", "format", "bool", "id", "hash"}
+)
 _TYPE_ATTRIBUTES = frozenset({"__name__", "__qualname__", "__module__", "__doc__"})
 _FORMAT_METHODS = frozenset({"format", "format_map", "vformat"})
+_WATCHED_CALLS = frozenset({"vars", "type"})
+_WATCHED_NAMES = frozenset({"__dict__", "__annotations__", "__class__", "type"})
+_NAMED_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.ExceptHandler,
+    ast.MatchAs,
+    ast.MatchStar,
+)
+# traceback.format_exception(type(e), e, tb): they turn the class into text.
+_EXCEPTION_FORMATTERS = frozenset(
+    {"traceback.format_exception", "traceback.print_exception", "traceback.format_exception_only"}
+)
 _JSON_DEFAULT_TAKERS = frozenset({"json.dumps", "json.dump", "json.JSONEncoder"})
 _MAX_POLICIES = 8
 _compiled: dict[int, tuple[Policy, re.Pattern[str]]] = {}
@@ -193,13 +223,14 @@ class _Scan:
         # value, a def or class statement, a with item's context), a parameter marker, or None.
         self.bindings: dict[str, list[Any]] = {}
         self._explained: set[int] = set()  # Name targets whose binding is recorded with its value
-        self._method_args: dict[int, tuple[str, ast.ClassDef]] = {}  # id(arg) -> (marker, class)
-        self.arg_classes: dict[int, ast.ClassDef] = {}  # id(arg) of a method's parameter -> its class
+        self.method_args: dict[int, _MethodParam] = {}  # id(arg) of a method's parameter -> binding
         self.class_attributes: set[str] = set()  # names a class body defines (and __slots__ lists)
         self.attribute_stores: list[ast.Attribute] = []  # ``x.a = ...`` and ``del x.a``
         self.compares: list[ast.Compare] = []
         self.formatted: list[ast.FormattedValue] = []
         self.iters: list[Any] = []  # what for loops and comprehensions iterate over
+        self.class_keywords: set[int] = set()  # id() of ``metaclass=...`` values of class statements
+        self.methods: list[Any] = []  # defs directly in class bodies, outer classes first
         self._walk(tree)
 
     def _walk(self, tree: ast.AST) -> None:
@@ -287,12 +318,7 @@ class _Scan:
                 self._bind_target(node.optional_vars, node.context_expr)
         elif cls is ast.arg:
             self.bound.add(node.arg)
-            method = self._method_args.get(id(node))
-            if method is None:
-                self.bind(node.arg, _PARAM)
-            else:
-                self.bind(node.arg, method[0])
-                self.arg_classes[id(node)] = method[1]
+            self.bind(node.arg, self.method_args.get(id(node), _PARAM))
         elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef:
             self.bound.add(node.name)
             self.functions.add(node.name)
@@ -315,18 +341,22 @@ class _Scan:
     def _class_body(self, node: ast.ClassDef) -> None:
         """The names a class defines, and the parameters of its methods (``self`` marked as such)."""
         names = self.class_attributes
+        self.class_keywords.update(id(k.value) for k in node.keywords)
         for statement in node.body:
             kind = statement.__class__
             if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 names.add(statement.name)
+                self.methods.append(statement)
                 arguments = statement.args
                 ordered = [*arguments.posonlyargs, *arguments.args]
                 every = [*ordered, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
                 for arg in every:
                     if arg is not None:
-                        self._method_args[id(arg)] = (_METHOD_PARAM, node)
-                if ordered and all(_decorator_name(d) in _INSTANCE_DECORATORS for d in statement.decorator_list):
-                    self._method_args[id(ordered[0])] = (_SELF_PARAM, node)
+                        self.method_args[id(arg)] = _MethodParam(node, False)
+                if ordered and all(
+                    _decorator_name(d) in _INSTANCE_DECORATORS for d in statement.decorator_list
+                ):
+                    self.method_args[id(ordered[0])] = _MethodParam(node, True)
             elif kind is ast.ClassDef:
                 names.add(statement.name)
             elif kind is ast.Assign or kind is ast.AnnAssign:
@@ -336,6 +366,32 @@ class _Scan:
                         names.add(target.id)
                         if target.id == "__slots__" and statement.value is not None:
                             names.update(_literal_strings(statement.value))
+
+
+class _MethodParam(NamedTuple):
+    """The binding of a parameter of a method (a def directly in a class body)."""
+
+    owner: ast.ClassDef
+    first: bool  # the instance (or class) parameter: ``self``, ``cls``
+
+
+def _unpacks(call: ast.Call) -> bool:
+    """``f(*args)`` or ``f(**kwargs)``: arguments the validator cannot see."""
+    return any(a.__class__ is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords)
+
+
+def _none(node: Any) -> bool:
+    return node.__class__ is ast.Constant and node.value is None
+
+
+def _int_literal(node: Any) -> int | None:
+    """The value of ``5`` or ``-1``; None for anything else (a bool is not a size)."""
+    sign = 1
+    if node.__class__ is ast.UnaryOp and node.op.__class__ is ast.USub:
+        sign, node = -1, node.operand
+    if node.__class__ is ast.Constant and node.value.__class__ is int:
+        return sign * node.value
+    return None
 
 
 def _decorator_name(node: Any) -> str | None:
@@ -367,6 +423,7 @@ class _Rules:
         self.consumed: set[int] = set()  # string constants already judged by a specific rule
         self.found: list[tuple[int, int, str]] = []
         self._own: set[str] | None = None  # attribute names the tool defines on its own objects
+        self._method_names: dict[int, Any] | None = None  # id(Name) -> binding of its method's parameter
         self._safe_classes: dict[int, bool] = {}
         self._calls_by_func: dict[int, ast.Call] | None = None
 
@@ -469,6 +526,10 @@ class _Rules:
             qualified in policy.attribute_functions
             or qualified in policy.namespace_functions
             or qualified in policy.code_string_arguments
+            # functools.partial(open, path, opener=...) would hide the arguments checked here
+            or qualified in policy.path_arguments
+            or qualified in policy.name_part_arguments
+            or qualified in policy.buffering_arguments
             or (qualified in policy.refused_arguments and qualified not in _BUILTIN_NAMES)
         )
 
@@ -504,6 +565,9 @@ class _Rules:
                 self.add(node, f"{name} is not allowed ({refused[name]})")
                 continue
             if not loading:
+                if name in policy.write_protected_attributes and node.ctx.__class__ is ast.Store:
+                    reason = policy.write_protected_attributes[name]
+                    self.add(node, f"assignment to '{name}' is not allowed ({reason})")
                 continue
             own = name in scan.bound or name in imported
             if name in policy.blocked_builtins and not own:
@@ -527,6 +591,8 @@ class _Rules:
                 self._as_value(node)
 
     def _as_value(self, node: Any) -> None:
+        if id(node) in self.scan.class_keywords:
+            return  # class A(metaclass=abc.ABCMeta): Python calls it with the class statement's parts
         qualified = self._qualified(node)
         if qualified is not None and self._checked_function(qualified):
             self.add(
@@ -554,6 +620,14 @@ class _Rules:
                 self.add(node, f"assignment to '{attr}' is not allowed ({reason})")
             if attr in policy.refused_methods:
                 self.add(node, f"access to '{attr}' is not allowed ({policy.refused_methods[attr]})")
+            if (
+                not flagged
+                and (attr[0] == "_" or attr in policy.internal_attributes)
+                and not self._rooted(node)
+            ):
+                problem = self._internal_problem(attr, node.value)
+                if problem:
+                    self.add(node, f"access to attribute '{attr}' is not allowed ({problem})")
             if id(node) in scan.bases:
                 continue  # an inner link: the outermost attribute of the chain judges the chain
             if not flagged:
@@ -589,6 +663,12 @@ class _Rules:
             if attr in policy.blocked_attributes or attr in policy.module_attributes:
                 return None  # reported by the per-attribute rule
             problem = self._member_problem(owner, attr)
+            if (
+                problem is None
+                and attr in ("__new__", "__call__", "__init__")
+                and self._checked_function(owner)
+            ):
+                problem = "its calls are checked only when it is called directly"
             if problem:
                 self.add(node, f"attribute '{owner}.{attr}' is not allowed ({problem})")
                 return None
@@ -619,8 +699,24 @@ class _Rules:
                 if self._argument(call, position, keyword) is not None:
                     shown = f"argument '{keyword}'" if keyword else f"argument {position + 1}"
                     self.add(call, f"{qualified}() with {shown} is not allowed ({reason})")
+            guarded = (
+                qualified in policy.path_arguments
+                or qualified in policy.name_part_arguments
+                or qualified in policy.buffering_arguments
+            )
+            if guarded and _unpacks(call):
+                self.add(
+                    call,
+                    f"{qualified}() with unpacked arguments is not allowed (its path, name and buffering "
+                    "arguments must be visible)",
+                )
+                continue
             if qualified in policy.path_arguments:
                 self._path_argument(call, qualified)
+            if qualified in policy.name_part_arguments:
+                self._name_parts(call, qualified)
+            if qualified in policy.buffering_arguments:
+                self._buffering(call, qualified)
             if qualified in policy.code_string_arguments:
                 self._code_arguments(call, qualified)
 
@@ -663,17 +759,31 @@ class _Rules:
                 )
                 continue
             name = _norm(name)
+            base = call.args[0] if short not in ("attrgetter", "methodcaller") and call.args else None
             for part in name.split(".") if short == "attrgetter" else [name]:
-                problem = self._attribute_name_problem(part, writes=short in ("setattr", "delattr"))
+                problem = self._attribute_name_problem(
+                    part, writes=short in ("setattr", "delattr"), base=base
+                )
                 if problem:
                     self.add(call, f"{short}() of attribute '{part}' is not allowed ({problem})")
+                base = None  # attrgetter('a.b'): past the first step the object is unknown
 
-    def _attribute_name_problem(self, name: str, writes: bool = False) -> str | None:
+    def _attribute_name_problem(self, name: str, writes: bool = False, base: Any = None) -> str | None:
         policy = self.policy
         if name in policy.blocked_attributes or name in policy.module_attributes:
             return policy.attribute_reason(name)
         if writes and _dunder(name):
             return "changing an object's class or special methods is an escape technique"
+        if name in policy.write_protected_attributes:
+            return f"it hands out a reference to change; {policy.write_protected_attributes[name]}"
+        if name in _FORMAT_METHODS:
+            return "str.format() reached by name could run a template built at run time"
+        if name == "__class__" and not writes and not self._self_like(base):
+            return "an object's class is only read in place: type(x).__name__, isinstance()"
+        if name == "register" and self._dispatch_in_use():
+            return "singledispatch's register() evaluates annotations unless called as @f.register(SomeClass)"
+        if name[:1] == "_" or name in policy.internal_attributes:
+            return self._internal_problem(name, base)
         return None
 
     def _vars_argument(self, call: ast.Call) -> None:
@@ -694,7 +804,14 @@ class _Rules:
             return "__dict__"
         return None
 
-    def _namespace_key(self, node: Any, key: Any, source: str) -> None:
+    @staticmethod
+    def _namespace_owner(node: Any) -> Any:
+        """The object whose namespace ``vars(x)``/``x.__dict__`` is (None for globals() and locals())."""
+        if node.__class__ is ast.Attribute:
+            return node.value
+        return node.args[0] if node.args else None
+
+    def _namespace_key(self, node: Any, key: Any, source: str, base: Any = None) -> None:
         policy = self.policy
         name = self._literal(key)
         if name is None:
@@ -707,13 +824,17 @@ class _Rules:
             self.add(node, f"{source}['{name}'] is not allowed ({policy.attribute_reason(name)})")
         elif name in policy.refused_names or name in policy.blocked_builtins:
             self.add(node, f"{source}['{name}'] is not allowed (it reaches a refused builtin)")
+        elif base is not None:  # vars(x)['name'] is x.name
+            problem = self._attribute_name_problem(name, base=base)
+            if problem:
+                self.add(node, f"{source}['{name}'] is not allowed ({problem})")
 
     def _subscripts(self) -> None:
         for node in self.scan.subscripts:
             if node.ctx.__class__ is ast.Load:
                 source = self._namespace_source(node.value)
                 if source:
-                    self._namespace_key(node, node.slice, source)
+                    self._namespace_key(node, node.slice, source, self._namespace_owner(node.value))
             else:
                 self._protected_mutation(node, node.value)
 
@@ -733,7 +854,7 @@ class _Rules:
         if method in _NAMESPACE_GETTERS and call.args:
             source = self._namespace_source(func.value)
             if source:
-                self._namespace_key(call, call.args[0], source)
+                self._namespace_key(call, call.args[0], source, self._namespace_owner(func.value))
         elif method in _CLASS_GAME_CALLS:
             # object.__setattr__(obj, name, value) or super().__setattr__(name, value). A computed name
             # is allowed: overriding __setattr__ needs it, and a write reads nothing back.
@@ -757,6 +878,16 @@ class _Rules:
             )
             return
         pieces = self._path_pieces(arg)
+        creates = qualified.startswith("tempfile.")
+        if creates and (pieces is None or not pieces[2]) and not _none(arg) and not self._temporary_dir(arg):
+            # tempfile creates its files with os.open(), not the guarded open(): only a literal is sure.
+            self.add(
+                call,
+                f"{qualified}() with a directory computed at run time is not allowed (tempfile creates "
+                f"files itself, outside the guarded open(); write it as a literal under {scratch}, or "
+                "leave it out)",
+            )
+            return
         if pieces is None:
             return  # computed at run time: the sandbox's guarded open() decides
         prefix, literal_parts, complete = pieces
@@ -778,6 +909,18 @@ class _Rules:
                 call,
                 f"{qualified}() of path '{shown}' is not allowed (tools may only use files under {scratch})",
             )
+
+    def _temporary_dir(self, node: Any) -> bool:
+        """A directory tempfile made (``with TemporaryDirectory() as d``), itself checked, or gettempdir()."""
+        makers = ("tempfile.mkdtemp", "tempfile.TemporaryDirectory", "tempfile.gettempdir")
+        if node.__class__ is ast.Call:
+            return self._qualified(node.func) in makers
+        if node.__class__ is not ast.Name or node.id in self.imported:
+            return False
+        bindings = self.scan.bindings.get(node.id)
+        return bool(bindings) and all(
+            b.__class__ is ast.Call and self._qualified(b.func) in makers for b in bindings
+        )
 
     def _path_pieces(self, node: Any) -> tuple[str, list[str], bool] | None:
         """(known leading text, every literal piece, whether the leading text is the whole path)."""
@@ -802,12 +945,47 @@ class _Rules:
                     return left[0], left[1], False
         return None
 
+    def _name_parts(self, call: ast.Call, qualified: str) -> None:
+        for position, keyword in self.policy.name_part_arguments[qualified]:
+            arg = self._argument(call, position, keyword)
+            if arg is None or _none(arg):
+                continue
+            text = self._fold(arg)
+            if text is None or "/" in text or "\0" in text:
+                shown = "computed at run time" if text is None else f"'{text}'"
+                self.add(
+                    call,
+                    f"{qualified}() with {keyword} {shown} is not allowed (the name is joined to the "
+                    "directory: a '/' in it leaves the directory; write it as literal text without '/')",
+                )
+
+    def _buffering(self, call: ast.Call, qualified: str) -> None:
+        position, keyword = self.policy.buffering_arguments[qualified]
+        arg = self._argument(call, position, keyword)
+        if arg is None:
+            return
+        value = _int_literal(arg)
+        if value is None or value == 0:
+            shown = "0" if value == 0 else "computed at run time"
+            self.add(
+                call,
+                f"{qualified}() with buffering {shown} is not allowed (an unbuffered file is a FileIO, "
+                "whose type opens any path; leave buffering out or give a literal size)",
+            )
+
     def _code_arguments(self, call: ast.Call, qualified: str) -> None:
+        if _unpacks(call):
+            self.add(
+                call,
+                f"{qualified}() with unpacked arguments is not allowed (its statement must be visible: "
+                "pass a function or a lambda)",
+            )
+            return
         for position, keyword in self.policy.code_string_arguments[qualified]:
             arg = self._argument(call, position, keyword)
             if arg is None or arg.__class__ is ast.Lambda:
                 continue
-            if arg.__class__ is ast.Name and arg.id in self.scan.functions:
+            if arg.__class__ is ast.Name and self._only_functions(arg.id):
                 continue
             if arg.__class__ is ast.Call and self._qualified(arg.func) == "functools.partial":
                 continue
@@ -816,6 +994,502 @@ class _Rules:
                 f"{qualified}() with {keyword} given as text is not allowed (it compiles code at run "
                 "time; pass a function or a lambda)",
             )
+
+    # -- the tool's own objects ------------------------------------------------------------------
+
+    def _rooted(self, node: ast.Attribute) -> bool:
+        """True when the chain under ``node`` starts at an imported name (``_chain`` judges those)."""
+        cur: Any = node.value
+        while cur.__class__ is ast.Attribute:
+            cur = cur.value
+        return cur.__class__ is ast.Name and cur.id in self.imported
+
+    def _internal_problem(self, name: str, base: Any) -> str | None:
+        """Why ``base.name`` is refused when ``name`` is private (``_x``) or internal (``raw``).
+
+        Private names are library internals (``ForwardRef._evaluate`` is eval()), except namedtuple's
+        and Enum's public ones and those the tool defines and uses on its own objects (``self._x``).
+        """
+        policy = self.policy
+        if name in policy.capability_attributes:
+            return policy.capability_attributes[name]
+        internal = policy.internal_attributes.get(name)
+        if internal is None and (not _private(name) or name in policy.public_private_attributes):
+            return None
+        if base is not None and name in self._own_attributes() and self._own_object(base):
+            return None
+        return internal or (
+            "private library internals: a name with a leading underscore may only be used on the tool's "
+            "own objects, like self._x where the tool's class sets it"
+        )
+
+    def _own_attributes(self) -> set[str]:
+        """Names the tool defines: in class bodies, and by assignment to its own objects' attributes."""
+        if self._own is None:
+            self._own = set(self.scan.class_attributes)
+            self._own.update(a.attr for a in self.scan.attribute_stores if self._own_object(a.value))
+        return self._own
+
+    def _own_object(self, node: Any, others: bool = True) -> bool:
+        """An object of the tool's own: a parameter of its class's methods (``self``; ``other`` too
+        unless ``others`` is False), one of its classes, an instance made by calling one, ``type(self)``."""
+        cls = node.__class__
+        if cls is ast.Name:
+            if node.id in self.imported:
+                return False
+            bindings = self._bindings_of(node)
+            return bool(bindings) and all(self._own_value(v, others) for v in bindings)
+        if cls is ast.Call:
+            if node.func.__class__ is ast.Name and self._own_class_name(node.func.id):
+                return True  # Record(...).raw
+            return (
+                self._qualified(node.func) == "type"
+                and len(node.args) == 1
+                and not node.keywords
+                and self._self_like(node.args[0])
+            )
+        if cls is ast.Attribute:
+            return node.attr == "__class__" and self._self_like(node.value)
+        return False
+
+    def _own_value(self, value: Any, others: bool = True) -> bool:
+        if value.__class__ is _MethodParam:
+            return (others or value.first) and self._safe_class(value.owner)
+        if value.__class__ is ast.ClassDef:
+            return self._safe_class(value)
+        if value.__class__ is ast.Call and value.func.__class__ is ast.Name:
+            return self._own_class_name(value.func.id)
+        return False
+
+    def _own_class_name(self, name: str) -> bool:
+        bindings = self.scan.bindings.get(name)
+        return (
+            name not in self.imported
+            and bool(bindings)
+            and all(b.__class__ is ast.ClassDef and self._safe_class(b) for b in bindings)
+        )
+
+    def _safe_class(self, node: ast.ClassDef) -> bool:
+        """A class statement that binds a plain class of the tool's: known decorators, no metaclass of
+        its making, and bases that are builtins, its own classes or library ones without internals."""
+        known = self._safe_classes.get(id(node))
+        if known is not None:
+            return known
+        self._safe_classes[id(node)] = False  # while deciding (a cycle is not safe)
+        policy = self.policy
+        safe = (
+            all(_decorator_name(d) in _CLASS_DECORATORS for d in node.decorator_list)
+            and all(
+                k.arg == "metaclass" and self._library_name(k.value) in policy.own_class_metaclasses
+                for k in node.keywords
+            )
+            and all(self._safe_base(b) for b in node.bases)
+        )
+        self._safe_classes[id(node)] = safe
+        return safe
+
+    def _safe_base(self, node: Any) -> bool:
+        if node.__class__ is ast.Subscript:  # Generic[T]
+            node = node.value
+        if node.__class__ is ast.Name and node.id not in self.imported and node.id in self.scan.bindings:
+            return self._own_class_name(node.id)
+        if node.__class__ is ast.Name and node.id in _BUILTIN_NAMES and node.id not in self.imported:
+            value = getattr(builtins, node.id)
+            return isinstance(value, type) and value is not type
+        return self._library_name(node) in self.policy.own_class_bases
+
+    def _library_name(self, node: Any) -> str | None:
+        """The last name of an imported name or chain (``abc.ABC`` -> ``ABC``), else None."""
+        qualified = self._qualified(node)
+        if qualified is None or qualified in _BUILTIN_NAMES:
+            return None
+        return qualified.rsplit(".", 1)[-1]
+
+    def _self_like(self, node: Any) -> bool:
+        """A method's first parameter (``self``, ``cls``), not rebound."""
+        if node.__class__ is not ast.Name:
+            return False
+        bindings = self._bindings_of(node)
+        return bool(bindings) and all(v.__class__ is _MethodParam and v.first for v in bindings)
+
+    def _bindings_of(self, node: ast.Name) -> list[Any]:
+        """The bindings ``node`` may see: its method's parameter when it reads one that the method never
+        rebinds (so ``other`` in ``__eq__`` is that parameter, whatever else is called ``other``), else
+        every binding of the name anywhere."""
+        if self._method_names is None:
+            self._method_names = self._method_parameters()
+        scoped = self._method_names.get(id(node))
+        if scoped is not None:
+            return [scoped]
+        return self.scan.bindings.get(node.id) or []
+
+    def _method_parameters(self) -> dict[int, Any]:
+        """id(Name) -> the method parameter it reads, for names in method bodies (innermost method wins)."""
+        found: dict[int, Any] = {}
+        for method in self.scan.methods:
+            arguments = method.args
+            params = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            params += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            by_name = {a.arg: a for a in params}
+            reads: list[ast.Name] = []
+            rebound: set[str] = set()
+            stack: list[Any] = list(method.body)
+            while stack:
+                item = stack.pop()
+                if not isinstance(item, ast.AST):
+                    continue  # None, str and other non-nodes in list fields
+                if item.__class__ is ast.Name:
+                    if item.ctx.__class__ is ast.Load:
+                        reads.append(item)
+                    else:
+                        rebound.add(item.id)
+                    continue
+                if item.__class__ is ast.arg:
+                    rebound.add(item.arg)  # a nested function's or lambda's parameter of that name
+                elif item.__class__ in _NAMED_SCOPES and item.name:  # def, class, except ... as
+                    rebound.add(item.name)
+                fields = _FIELDS.get(item.__class__)
+                if fields is None:
+                    fields = _child_fields(item.__class__)
+                for field in fields:
+                    value = getattr(item, field)
+                    if value.__class__ is list:
+                        stack.extend(value)
+                    elif value is not None:
+                        stack.append(value)
+            for read in reads:
+                arg = by_name.get(read.id)
+                if arg is not None and read.id not in rebound:
+                    marker = self.scan.method_args.get(id(arg))
+                    if marker is not None:
+                        found[id(read)] = marker
+        return found
+
+    def _only_functions(self, name: str) -> bool:
+        """Every binding of ``name`` is an undecorated def or a lambda (so it is never text)."""
+        bindings = self.scan.bindings.get(name)
+        return (
+            name not in self.imported
+            and bool(bindings)
+            and all(
+                (b.__class__ in (ast.FunctionDef, ast.AsyncFunctionDef) and not b.decorator_list)
+                or b.__class__ is ast.Lambda
+                for b in bindings
+            )
+        )
+
+    def _call_of(self, func: Any) -> ast.Call | None:
+        """The call whose callee is ``func``, if any."""
+        if self._calls_by_func is None:
+            self._calls_by_func = {id(c.func): c for c in self.scan.calls}
+        return self._calls_by_func.get(id(func))
+
+    # -- values that must not be held ------------------------------------------------------------
+
+    def _value_uses(self) -> None:
+        """Namespaces, ``__annotations__`` and objects' classes: only in uses that hand nothing back.
+
+        ``d = vars(t)`` then ``d[name]`` (t a type) reaches ``__subclasses__``; ``h = f.__annotations__``
+        then ``h["x"] = text`` plants code for singledispatch; ``type(f)(path)`` on a file is FileIO.
+        Aliases cannot be followed, so these values may only be indexed, tested, turned into text or
+        iterated for their keys, where they appear.
+        """
+        scan, policy = self.scan, self.policy
+        watched: list[tuple[Any, str]] = []
+        for call in scan.calls:
+            func = call.func
+            if (
+                func.__class__ is ast.Name
+                and func.id in _WATCHED_CALLS
+                and len(call.args) == 1
+                and not call.keywords
+            ):
+                qualified = self._qualified(func)
+                if qualified == "vars" and "vars" in policy.namespace_functions:
+                    if self._plain_variable(call.args[0]):  # anything else is refused by _vars_argument
+                        watched.append((call, "namespace"))
+                elif qualified == "type" and not self._self_like(call.args[0]):
+                    watched.append((call, "type"))
+        for node in scan.attributes:
+            attr = node.attr
+            if attr in _WATCHED_NAMES and node.ctx.__class__ is ast.Load:
+                if attr == "__dict__" and self._plain_variable(node.value):
+                    watched.append((node, "namespace"))
+                elif attr == "__annotations__":
+                    watched.append((node, "annotations"))
+                elif attr == "__class__" and not self._self_like(node.value):
+                    watched.append((node, "type"))
+        for node in scan.names:
+            if node.id in _WATCHED_NAMES and node.ctx.__class__ is ast.Load:
+                if node.id == "__annotations__":
+                    watched.append((node, "annotations"))
+                elif node.id == "__class__":
+                    watched.append((node, "type"))
+                elif node.id == "type" and id(node) not in scan.callees and self._qualified(node) == "type":
+                    watched.append((node, "type name"))
+        if watched:
+            contexts = self._contexts()
+            for node, kind in watched:
+                self._value_use(node, kind, contexts.get(id(node)))
+
+    def _contexts(self) -> dict[int, tuple[Any, ...]]:
+        """id(node) -> how its parent uses it, for the parents that matter to ``_value_use``."""
+        scan = self.scan
+        contexts: dict[int, tuple[Any, ...]] = {}
+        for node in scan.subscripts:
+            contexts[id(node.value)] = ("subscript", node)
+            if node.ctx.__class__ is ast.Load:
+                contexts[id(node.slice)] = ("key", node)
+        for node in scan.attributes:
+            contexts[id(node.value)] = ("attribute", node)
+        for call in scan.calls:
+            for arg in call.args:
+                contexts[id(arg)] = ("argument", call)
+            if call.keywords and self._qualified(call.func) in _JSON_DEFAULT_TAKERS:
+                for kw in call.keywords:
+                    if kw.arg == "default" and kw.value.__class__ is ast.Lambda:
+                        # json.dumps(x, default=lambda o: o.__dict__): only json sees what it returns.
+                        contexts[id(kw.value.body)] = ("text",)
+        for node in scan.compares:
+            contexts[id(node.left)] = ("compare", node, 0)
+            for index, other in enumerate(node.comparators, 1):
+                contexts[id(other)] = ("compare", node, index)
+        for node in scan.formatted:
+            contexts[id(node.value)] = ("text",)
+        for node in scan.iters:
+            contexts[id(node)] = ("iter",)
+        return contexts
+
+    def _value_use(self, node: Any, kind: str, context: tuple[Any, ...] | None) -> None:
+        where = context[0] if context else None
+        if where == "text" or (where == "compare" and self._inert_comparison(kind, *context[1:])):
+            return
+        if kind == "namespace":
+            if where in ("subscript", "iter"):
+                return
+            if where == "attribute" and self._called_method(context[1], _NAMESPACE_METHODS):
+                return
+            if where == "argument" and self._consumer(context[1], _KEY_CONSUMERS):
+                return
+            what = "vars()" if node.__class__ is ast.Call else "__dict__"
+            self.add(
+                node,
+                f"{what} used as a value is not allowed (a namespace hands out whatever it holds -- of a "
+                "type, the descriptors behind __subclasses__ and __globals__ -- so it may only be indexed "
+                "with literal names, tested or printed; use dataclasses.asdict() or name the attributes)",
+            )
+        elif kind == "annotations":
+            if where == "iter" or (where == "subscript" and context[1].ctx.__class__ is ast.Load):
+                return
+            if where == "attribute" and self._called_method(context[1], _ANNOTATION_METHODS):
+                return
+            if where == "argument" and self._consumer(context[1], _ANNOTATION_CONSUMERS):
+                return
+            if where == "subscript" or (where == "attribute" and context[1].attr in _MUTATORS):
+                if node.__class__ is ast.Attribute:
+                    return  # reported as "changing '__annotations__'" by _protected_mutation
+                reason = self.policy.write_protected_attributes.get("__annotations__", "")
+                self.add(node, f"changing '__annotations__' is not allowed ({reason})")
+                return
+            self.add(
+                node,
+                "'__annotations__' used as a value is not allowed (typing and functools.singledispatch "
+                "evaluate annotation text, so no changeable reference may be held; read it in place: "
+                "f.__annotations__['x'], .get(), .items(), dict(f.__annotations__))",
+            )
+        elif kind == "type":
+            if where == "key" or (where == "attribute" and context[1].attr in _TYPE_ATTRIBUTES):
+                return
+            if where == "attribute" and self._attribute_name_problem(context[1].attr):
+                return  # ``x.__class__.__mro__``: the attribute itself is reported
+            if where == "argument" and (
+                self._consumer(context[1], _TYPE_CONSUMERS)
+                or self._qualified(context[1].func) in _EXCEPTION_FORMATTERS
+            ):
+                return
+            what = "__class__" if node.__class__ is not ast.Call else "type(x)"
+            self.add(
+                node,
+                f"{what} used as a value is not allowed (calling an object's class makes new objects of "
+                "it -- a file's class opens any path; use type(x).__name__, isinstance(), or "
+                "type(self) in a method)",
+            )
+        elif not (where == "argument" and self._consumer(context[1], _TYPE_CONSUMERS)):  # the name 'type'
+            self.add(
+                node,
+                "type used as a value is not allowed (type(x) hands out an object's class; call type() "
+                "directly, and write classes with a class statement)",
+            )
+
+    def _inert_comparison(self, kind: str, compare: ast.Compare, index: int) -> bool:
+        """``x is y`` compares identities; ``==``, ``<`` and ``in`` hand each operand to the other's
+        methods (``vars(t) == Spy()`` gives ``Spy.__eq__`` the namespace), so the neighbour must be inert:
+        a literal, a builtin or library name, a class of the tool's, or a watched value of its own."""
+        operands = [compare.left, *compare.comparators]
+        for side in (index - 1, index):  # the operators left and right of the operand
+            if not 0 <= side < len(compare.ops):
+                continue
+            op = compare.ops[side].__class__
+            if op is ast.Is or op is ast.IsNot:
+                continue
+            if (op is ast.In or op is ast.NotIn) and side == index - 1:
+                continue  # ``key in value``: the value's own __contains__, given a key
+            neighbour = operands[index - 1] if side == index - 1 else operands[index + 1]
+            if not self._inert(neighbour, kind):
+                return False
+        return True
+
+    def _inert(self, node: Any, kind: str) -> bool:
+        cls = node.__class__
+        if cls is ast.Constant:
+            return True
+        if cls in (ast.Tuple, ast.List, ast.Set):
+            return all(self._inert(e, kind) for e in node.elts)
+        if cls is ast.Dict:
+            return all(k is not None and self._inert(k, kind) for k in node.keys) and all(
+                self._inert(v, kind) for v in node.values
+            )
+        if cls is ast.Name:
+            name = node.id
+            if name in self.imported:
+                return name not in self.modules
+            if name in self.scan.bindings:
+                return self._own_class_name(name)
+            return name in _BUILTIN_NAMES
+        if cls is ast.Attribute and node.attr == "__class__" and self._self_like(node.value):
+            return True
+        if kind == "type":  # type(a) == type(b): both sides are classes, compared by type.__eq__
+            return (cls is ast.Call and self._qualified(node.func) == "type") or (
+                cls is ast.Attribute and (node.attr == "__class__" or self._rooted(node))
+            )
+        if kind == "namespace":  # self.__dict__ == other.__dict__, both the tool's own objects
+            owner = self._namespace_owner(node) if self._namespace_source(node) else None
+            return owner is not None and self._own_object(owner)
+        return False
+
+    def _called_method(self, attribute: ast.Attribute, methods: frozenset[str]) -> bool:
+        return attribute.attr in methods and self._call_of(attribute) is not None
+
+    def _consumer(self, call: ast.Call, names: frozenset[str]) -> bool:
+        """``call`` is one of ``names`` (builtins) or a text-only library function without hooks."""
+        qualified = self._qualified(call.func)
+        if qualified in names:
+            return True
+        return (
+            qualified in _TEXT_FUNCTIONS
+            and not _unpacks(call)
+            and not any(k.arg in ("default", "cls") for k in call.keywords)
+        )
+
+    # -- singledispatch ----------------------------------------------------------------------------
+
+    def _dispatch_in_use(self) -> bool:
+        """True when the code can reach functools.singledispatch (or another annotation dispatcher)."""
+        dispatchers = self.policy.annotation_dispatchers
+        modules = {d.rsplit(".", 1)[0] for d in dispatchers}
+        for node in self.scan.imports:
+            if isinstance(node, ast.Import):
+                if any(a.name in modules for a in node.names):
+                    return True
+            elif node.module in modules and any(
+                a.name == "*" or f"{node.module}.{a.name}" in dispatchers for a in node.names
+            ):
+                return True
+        return False
+
+    def _registrations(self) -> None:
+        """With singledispatch around, every ``.register`` must name its class: ``@f.register(int)``.
+
+        ``register(f)`` alone reads the class from ``f``'s annotations through typing.get_type_hints(),
+        which evaluates annotation text -- of an object that is not a function, with the real builtins.
+        """
+        if not any(a.attr == "register" for a in self.scan.attributes) or not self._dispatch_in_use():
+            return
+        for node in self.scan.attributes:
+            if node.attr != "register" or node.ctx.__class__ is not ast.Load:
+                continue
+            call = self._call_of(node)
+            target = None if call is None or _unpacks(call) else self._argument(call, 0, "cls")
+            if target is None or not self._static_class(target):
+                self.add(
+                    node,
+                    "register() without a class written out is not allowed (singledispatch reads the class "
+                    "from annotations by evaluating them as code; write @f.register(int) or "
+                    "f.register(SomeClass, function))",
+                )
+
+    def _static_class(self, node: Any) -> bool:
+        """A class written out: a builtin class, one imported, a plain class of the tool's, or ``A | B``."""
+        if node.__class__ is ast.BinOp and node.op.__class__ is ast.BitOr:
+            return self._static_class(node.left) and self._static_class(node.right)
+        if node.__class__ is ast.Name:
+            name = node.id
+            if name in self.imported:
+                return True
+            if name in self.scan.bindings:
+                return self._own_class_name(name)
+            return name in _BUILTIN_NAMES and isinstance(getattr(builtins, name), type)
+        return node.__class__ is ast.Attribute and self._rooted(node) and self._qualified(node) is not None
+
+    # -- str.format ------------------------------------------------------------------------------
+
+    def _format_calls(self) -> None:
+        """``template.format(obj)`` looks attributes up by the names in ``template``: it must be a literal.
+
+        A template built at run time (``"{0.ZZfuncZZ}".replace("Z", "_")``) walks attributes no rule
+        saw. Literal templates are checked like every string. ``string.Formatter().format`` and
+        ``str.format`` take the template as their first argument.
+        """
+        for node in self.scan.attributes:
+            if node.attr not in _FORMAT_METHODS or node.ctx.__class__ is not ast.Load:
+                continue
+            receiver = node.value
+            if self._literal_text(receiver):
+                continue
+            call = self._call_of(node)
+            takes_template = (
+                receiver.__class__ is ast.Name and self._qualified(receiver) == "str"
+            ) or self._formatter(receiver)
+            if (
+                takes_template
+                and call is not None
+                and call.args
+                and call.args[0].__class__ is not ast.Starred
+                and self._literal_text(call.args[0])
+            ):
+                continue
+            if node.attr in self._own_attributes() and self._own_object(receiver, others=False):
+                continue  # the tool's own format() method
+            self.add(
+                node,
+                f"{node.attr}() with a template that is not a literal is not allowed (format fields look "
+                "attributes up by name, so a template built at run time reaches what no rule saw; write "
+                "the template as a literal, or use an f-string)",
+            )
+
+    def _literal_text(self, node: Any) -> bool:
+        """A literal string, or a name every binding of which is one."""
+        if self._fold(node) is not None:
+            return True
+        if node.__class__ is not ast.Name or node.id in self.imported:
+            return False
+        bindings = self.scan.bindings.get(node.id)
+        return bool(bindings) and all(b is not None and self._fold(b) is not None for b in bindings)
+
+    def _formatter(self, node: Any) -> bool:
+        """A ``string.Formatter()`` (or an instance of the tool's own class), or a name bound only to one."""
+        if node.__class__ is ast.Call:
+            func = node.func
+            if self._qualified(func) == "string.Formatter":
+                return True
+            if func.__class__ is ast.Name and func.id not in self.imported:
+                bindings = self.scan.bindings.get(func.id)
+                return bool(bindings) and all(b.__class__ is ast.ClassDef for b in bindings)
+            return False
+        if node.__class__ is ast.Name and node.id not in self.imported:
+            bindings = self.scan.bindings.get(node.id)
+            return bool(bindings) and all(b is not None and self._formatter(b) for b in bindings)
+        return False
 
     # -- strings ---------------------------------------------------------------------------------
 
@@ -919,11 +1593,13 @@ class _Rules:
         if "{" in text:
             for attr in self._format_attributes(text, 0):
                 if attr in self.policy.module_attributes:
-                    self.add(
-                        node,
-                        f"a format field reaching attribute '{attr}' is not allowed "
-                        f"({self.policy.attribute_reason(attr)})",
-                    )
+                    problem: str | None = self.policy.attribute_reason(attr)
+                elif attr[:1] == "_" or attr in self.policy.internal_attributes:
+                    problem = self._internal_problem(attr, None)  # the object is not known here
+                else:
+                    continue
+                if problem:
+                    self.add(node, f"a format field reaching attribute '{attr}' is not allowed ({problem})")
 
     def _format_attributes(self, text: str, depth: int) -> list[str]:
         """Attribute names a ``str.format`` template would look up, e.g. ``{0._os}`` -> ``_os``."""

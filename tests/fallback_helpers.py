@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from nexus_kernel.executors import cgroups
-from nexus_kernel.executors.fallback import CGROUP_PREFIX, SCRATCH_PREFIX
+from nexus_kernel.executors.fallback import SCRATCH_PREFIX
 
 
 def landlock_abi() -> int:
@@ -77,10 +77,15 @@ def scratch_dirs() -> set[str]:
     return _leftovers({name: (owner, os.path.join(root, name)) for name, owner in owners.items()})
 
 
-def sandbox_cgroups() -> set[str]:
-    """Run cgroups, except those of runs another process holds right now."""
-    found = cgroups.existing(CGROUP_PREFIX)
-    return _leftovers({path: (uid, path) for uid, paths in found.items() for path in paths})
+def stale_cgroups() -> set[str]:
+    """Slot cgroups whose process is gone (a live process keeps its slots between runs)."""
+    return {
+        path
+        for (pid, _), paths in cgroups.existing().items()
+        if not os.path.exists(f"/proc/{pid}")
+        for path in paths
+        if os.path.lexists(path)
+    }
 
 
 def _leftovers(found: dict[str, tuple[int, str]]) -> set[str]:

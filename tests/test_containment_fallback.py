@@ -29,14 +29,14 @@ from fallback_helpers import (
     children,
     landlock_abi,
     processes_of,
-    sandbox_cgroups,
     scratch_dirs,
+    stale_cgroups,
     ticks,
 )
 
 from nexus_kernel.executors import cgroups, seccomp
 from nexus_kernel.executors.base import ExecutionRequest, ExecutionResult, ExecutorUnavailable
-from nexus_kernel.executors.fallback import CGROUP_PREFIX, SCRATCH_PREFIX, WORLD_WRITABLE, FallbackExecutor
+from nexus_kernel.executors.fallback import SCRATCH_PREFIX, WORLD_WRITABLE, FallbackExecutor
 from nexus_kernel.limits import OPEN_FILES_LIMIT, PIDS_LIMIT, TMP_SIZE_MB
 from nexus_kernel.policy import load_policy
 
@@ -87,11 +87,11 @@ def executor(request: pytest.FixtureRequest) -> FallbackExecutor:
 @pytest.fixture(autouse=True)
 def nothing_left_behind() -> Iterator[None]:
     """No scratch directory, cgroup or child process of ours survives a test."""
-    scratch_before, children_before, cgroups_before = scratch_dirs(), children(), sandbox_cgroups()
+    scratch_before, children_before, cgroups_before = scratch_dirs(), children(), stale_cgroups()
     yield
     assert children() <= children_before, "a sandbox process was left behind (or not reaped)"
     assert scratch_dirs() <= scratch_before, "a scratch directory was left behind"
-    assert sandbox_cgroups() <= cgroups_before, "a run's cgroup was left behind"
+    assert stale_cgroups() <= cgroups_before, "a cgroup was left behind"
 
 
 def run(executor: FallbackExecutor, code: str, *, timeout: int = 10, **kwargs) -> ExecutionResult:
@@ -570,10 +570,10 @@ def test_tool_dies_with_a_killed_host(executor: FallbackExecutor) -> None:
         time.sleep(0.01)
     assert not processes_of(int(uid), started_before=died)
     # Its scratch directory and cgroups stay until a new executor sweeps them away.
-    name = f"{CGROUP_PREFIX}{uid}"
+    name = f"{cgroups.PREFIX}{host.pid}-{uid}"
     if cgroups.available():
-        assert any(path.endswith(name) for path in sandbox_cgroups())
+        assert any(path.endswith(name) for path in stale_cgroups())
     FallbackExecutor(executor.isolation)
-    assert not any(path.endswith(name) for path in sandbox_cgroups())
+    assert not any(path.endswith(name) for path in stale_cgroups())
     if executor.isolation == "process":
         assert not Path(tmpdir).exists()

@@ -79,61 +79,6 @@ _VALIDATOR = "FINDING: validator bypass (nexus_kernel/validator.py): {what}. Fix
 #: create_and_run_tool, any mode); "fence" (the runtime fence, straight through any executor); for the
 #: sandbox itself, straight through an executor: "any", "docker" or a fallback isolation level.
 HOLES: dict[tuple[str, str], str] = {
-    ("pipeline", "validator_timeit_starred.py"): _VALIDATOR.format(
-        what="timeit.timeit(*[text]) - _argument() returns None for starred arguments, so the "
-        "code-string check is skipped; timeit compiles the text in its own module, with the real "
-        "builtins (import os works)",
-        fix="refuse calls of CODE_STRING_ARGUMENTS functions with *args/**kwargs",
-    ),
-    ("pipeline", "validator_timeit_kwargs.py"): _VALIDATOR.format(
-        what="timeit.timeit(**{'stmt': text}) - the keyword is hidden in ** unpacking",
-        fix="refuse calls of CODE_STRING_ARGUMENTS functions with *args/**kwargs",
-    ),
-    ("pipeline", "validator_timeit_shadowed_function.py"): _VALIDATOR.format(
-        what="timeit.timeit(name) is trusted when the tool defines a function called name, even if "
-        "name is rebound to text",
-        fix="trust a name only when every binding of it is a def (not also an assignment)",
-    ),
-    ("pipeline", "validator_singledispatch_annotations.py"): _VALIDATOR.format(
-        what="hints = f.__annotations__; hints['x'] = text; singledispatch(g).register(f) evaluates the "
-        "text (built at run time with str.replace, so no blocked name is in a literal)",
-        fix="refuse reading __annotations__ into a variable (or any use but a read of a key), and "
-        "refuse functools.singledispatch(...).register of tool functions with annotations",
-    ),
-    ("pipeline", "validator_vars_descriptors.py"): _VALIDATOR.format(
-        what="d = vars(t) (t = type) then d[computed_name] - only indexing vars() directly is "
-        "checked; the descriptors give __subclasses__ and function.__globals__",
-        fix="treat a variable bound to vars()/globals()/locals() like the call itself (or refuse "
-        "vars() of anything but self), and refuse vars() of a variable bound to a type",
-    ),
-    ("pipeline", "validator_forwardref_evaluate.py"): _VALIDATOR.format(
-        what="typing.List[text].__args__[0]._evaluate(...) - typing builds a ForwardRef, whose private "
-        "_evaluate() is eval() with the real builtins; private attributes are only checked on chains "
-        "rooted at an import",
-        fix="refuse private (_x) attributes on any object, and subscripting typing generics with "
-        "non-literal strings",
-    ),
-    ("pipeline", "validator_fileio_from_open.py"): _VALIDATOR.format(
-        what="type(open('/tmp/x').buffer.raw) is io.FileIO: it opens any path and file descriptor "
-        "(fd 3 forges frames) without the /tmp guard",
-        fix="refuse the 'raw' and 'buffer' attributes of files, or make the bootstrap's open() return "
-        "a wrapper whose type cannot open paths",
-    ),
-    ("pipeline", "fence_format_attribute_walk.py"): _VALIDATOR.format(
-        what="a str.format template built at run time ('{0.seed.ZZfuncZZ...'.replace('Z', '_')) walks "
-        "attributes the literal-string check never saw, up to the real os module and its environ "
-        "(read-only: format gives text, never the object)",
-        fix="refuse .format()/.format_map() on anything but a literal template (or a name bound only "
-        "to literals), or refuse the str methods that build text from pieces (replace, join of "
-        "non-literals) feeding a .format receiver",
-    ),
-    ("pipeline", "validator_reporter_malformed_frame.py"): _VALIDATOR.format(
-        what="stream = sys.stdout; stream._reporter.send({...}) - private attributes are only checked "
-        "on chains rooted at an import, so a variable holding sys.stdout reaches the bootstrap's "
-        "frame reporter and writes raw frames (a frame of a list kind used to crash the host parser)",
-        fix="refuse private (_x) attributes on any object; in bootstrap.py keep the reporter out of "
-        "the stream objects the tool holds (a closure, not an attribute)",
-    ),
     **{
         ("fence", name): _FENCE.format(what=what)
         for name, what in {

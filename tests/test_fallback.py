@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from fallback_helpers import children, sandbox_cgroups, scratch_dirs
+from fallback_helpers import children, scratch_dirs, stale_cgroups
 
 from nexus_kernel import create_and_run_tool
 from nexus_kernel.api import run_tool
@@ -84,11 +86,11 @@ def executor(request: pytest.FixtureRequest) -> FallbackExecutor:
 
 @pytest.fixture(autouse=True)
 def nothing_left_behind() -> Iterator[None]:
-    scratch_before, children_before, cgroups_before = scratch_dirs(), children(), sandbox_cgroups()
+    scratch_before, children_before, cgroups_before = scratch_dirs(), children(), stale_cgroups()
     yield
     assert children() <= children_before, "a sandbox process was left behind (or not reaped)"
     assert scratch_dirs() <= scratch_before, "a scratch directory was left behind"
-    assert sandbox_cgroups() <= cgroups_before, "a run's cgroup was left behind"
+    assert stale_cgroups() <= cgroups_before, "a cgroup was left behind"
 
 
 def run(executor: FallbackExecutor, code: str, **kwargs) -> ExecutionResult:
@@ -305,3 +307,47 @@ def test_sandbox_command_is_minimal(executor: FallbackExecutor) -> None:
     python = command.index(executor.sandbox.python)
     # Isolated mode, no site module, the bootstrap from a descriptor (code comes on stdin).
     assert command[python + 1 : python + 5] == ["-I", "-S", "-B", "/proc/self/fd/3"]
+
+
+def test_sandbox_started_for_an_interrupted_caller_is_undone() -> None:
+    # The sandbox is started from its run slot's thread (born in the slot's cgroups); a caller
+    # interrupted while it waits for that thread leaves no sandbox behind.
+    from nexus_kernel.executors import cgroups
+    from nexus_kernel.executors.fallback import UID_BASE
+
+    if not cgroups.available():
+        pytest.skip("no cgroup can be made here (not root, or cgroup v2 only)")
+    slot = cgroups.slot(UID_BASE + 4000)  # a slot no run of this session uses
+    assert slot is not None
+    started, release, undone = threading.Event(), threading.Event(), []
+
+    def slow_start() -> str:
+        started.set()
+        release.wait(10)
+        return "sandbox"
+
+    def interrupt() -> None:
+        started.wait(10)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    with pytest.raises(KeyboardInterrupt):
+        slot.call(slow_start, abandon=undone.append)
+    interrupter.join()
+    release.set()
+    for _ in range(1000):  # the slot's thread hands the late result over as it finishes
+        if undone:
+            break
+        time.sleep(0.005)
+    assert undone == ["sandbox"]
+
+
+def test_close_releases_the_run_slots(fallback_mode: str) -> None:
+    from nexus_kernel.executors import cgroups
+
+    executor = FallbackExecutor.shared()
+    assert create_and_run_tool("print(1)")["success"] is True
+    executor.close()  # what the kernel does as it shuts down
+    assert not [key for key in cgroups.existing() if key[0] == os.getpid()]
+    assert create_and_run_tool("print(2)")["tool_result"]["stdout"] == "2\n"  # slots come back

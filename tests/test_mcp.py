@@ -21,6 +21,7 @@ import requests
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from spec_examples import DATE_CONVERTER, PENTAGONAL, PIPE_TO_JSON
 
 from nexus_kernel.limits import (
     MEMORY_DEFAULT_MB,
@@ -34,50 +35,6 @@ from nexus_kernel.mcp_server import tool_description
 from nexus_kernel.policy import Policy, load_policy
 from nexus_kernel.tool_schema import TOOL_NAME
 
-DATE_CONVERTER = """
-from datetime import datetime
-custom_date = "20250907-143022"
-date_part, time_part = custom_date.split("-")
-dt = datetime(
-    int(date_part[:4]),  # year
-    int(date_part[4:6]),  # month
-    int(date_part[6:8]),  # day
-    int(time_part[:2]),  # hour
-    int(time_part[2:4]),  # minute
-    int(time_part[4:6])  # second
-)
-print(f"ISO: {dt.isoformat()}")
-print(f"Human: {dt.strftime('%Y-%m-%d %H:%M:%S')}")
-"""
-PIPE_TO_JSON = """
-import json
-legacy_data = "JOHN|25|NYC|50000\\nJANE|30|LA|75000"
-records = []
-for line in legacy_data.strip().split("\\n"):
-    if line.strip():
-        name, age, city, salary = line.split("|")
-        records.append({"name": name, "age": int(age), "city": city, "salary": int(salary)})
-print(json.dumps(records, indent=2))
-"""
-PENTAGONAL = """
-def pentagonal_number(n):
-    return n * (3 * n - 1) // 2
-
-def verify_pentagonal(p):
-    import math
-    discriminant = 1 + 24 * p
-    if discriminant < 0:
-        return False
-    sqrt_d = math.sqrt(discriminant)
-    n = (1 + sqrt_d) / 6
-    return n == int(n) and n > 0
-
-for i in range(1, 11):
-    pent = pentagonal_number(i)
-    print(f"P({i}) = {pent}, Valid: {verify_pentagonal(pent)}")
-test_num = 145
-print(f"\\nIs {test_num} pentagonal? {verify_pentagonal(test_num)}")
-"""
 UNSAFE = "import os\nprint(os.listdir('/'))\n"
 # The tools' own clocks prove overlap: a quick tool's timestamp falls inside the slow tool's run.
 SLOW = "import time\nprint('start', time.time())\ntime.sleep(3)\nprint('end', time.time())\n"

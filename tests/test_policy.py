@@ -220,3 +220,73 @@ def test_unreadable_policy_file_is_a_clear_error(
     monkeypatch.setenv("NEXUS_POLICY_FILE", str(bad))
     with pytest.raises(ValueError, match=r"bad\.json"):
         load_policy()
+
+
+# -- the newer rules' names exist in this Python (a renamed library name would leave a rule empty) ---
+
+
+def _resolve(qualified: str) -> object:
+    import builtins
+
+    if "." not in qualified:
+        return getattr(builtins, qualified)
+    module, _, rest = qualified.partition(".")
+    obj: object = importlib.import_module(module)
+    for part in rest.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            module = f"{module}.{part}"
+            obj = importlib.import_module(module)
+    return obj
+
+
+def test_refused_functions_exist() -> None:
+    for qualified in POLICY.refused_functions:
+        assert callable(_resolve(qualified)), qualified
+
+
+@pytest.mark.parametrize(
+    "table", ["path_arguments", "name_part_arguments", "buffering_arguments", "code_string_arguments"]
+)
+def test_argument_positions_match_the_signatures(table: str) -> None:
+    import inspect
+
+    for qualified, spec in getattr(POLICY, table).items():
+        parameters = list(inspect.signature(_resolve(qualified)).parameters)
+        for position, keyword in spec if isinstance(spec[0], tuple) else [spec]:
+            assert parameters[position] == keyword, (table, qualified, parameters)
+
+
+def test_public_private_names_are_namedtuple_and_enum_api() -> None:
+    import collections
+    import enum
+
+    point = collections.namedtuple("Point", "x")
+    color = enum.Enum("Color", "RED")
+    definition_only = {"_ignore_", "_order_"}  # read from an Enum class body, then removed
+    for name in POLICY.public_private_attributes - definition_only:
+        assert hasattr(point, name) or hasattr(color, name) or hasattr(color.RED, name), name
+
+
+def test_capability_names_are_real() -> None:
+    import typing
+
+    assert callable(typing.ForwardRef("x")._evaluate)  # eval() with the real builtins
+
+
+def test_timeit_is_denied_and_a_configuration_can_allow_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_policy_cache: None
+) -> None:
+    assert not POLICY.module_allowed("timeit")
+    assert "compiles and runs statements given as text" in POLICY.module_refusal("timeit")
+    monkeypatch.setenv("NEXUS_POLICY_FILE", _write(tmp_path, {"allow_modules": ["timeit"]}))
+    configured = load_policy()
+    assert configured.module_allowed("timeit")
+    code = "import timeit\ndef work():\n    return 1\nprint(timeit.timeit(work, number=1) >= 0)\n"
+    assert validator.check(code, configured) == {"safe": True, "violations": []}
+    assert validator.check("import timeit\ntimeit.timeit(*['1'])", configured)["safe"] is False
+
+
+def test_runtime_config_blocks_the_code_attribute_of_forward_references() -> None:
+    assert "__forward_code__" in POLICY.runtime_config()["blocked_attributes"]

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
+from spec_examples import DATE_CONVERTER
 
 from nexus_kernel import __version__
 from nexus_kernel.limits import MEMORY_DEFAULT_MB, TIMEOUT_DEFAULT_S, TIMEOUT_MAX_S, TIMEOUT_MIN_S
@@ -33,14 +34,6 @@ TOKEN = secrets.token_hex(16)
 MODES = ["fallback", pytest.param("auto", marks=pytest.mark.docker)]
 EXPECTED_MODE = {"fallback": "fallback", "auto": "docker_isolated"}
 
-DATE_CONVERTER = """
-from datetime import datetime
-custom_date = "20250907-143022"
-date_part, time_part = custom_date.split("-")
-dt = datetime(int(date_part[:4]), int(date_part[4:6]), int(date_part[6:8]),
-              int(time_part[:2]), int(time_part[2:4]), int(time_part[4:6]))
-print(f"ISO: {dt.isoformat()}")
-"""
 UNSAFE = "import os\nprint(os.listdir('/'))\n"
 # The tools' own clocks prove overlap: the quick tool's timestamp falls inside both slow runs.
 SLOW = "import time\nprint('start', time.time())\ntime.sleep(3)\nprint('end', time.time())\n"

@@ -191,7 +191,8 @@ RULES = [
         "vars of module",
         "import random\nvars(random)",
         "vars() of a module",
-        "class A:\n    def __init__(self):\n        self.x = 1\n    def d(self):\n        return vars(self)",
+        "class A:\n    def __init__(self):\n        self.x = 1\n    def d(self):\n"
+        "        return sorted(vars(self))",
     ),
     ("vars of type", "vars(type)", "vars() of a module, a type", "vars()"),
     (
@@ -347,17 +348,10 @@ RULES = [
         "import decimal\ndecimal.getcontext().prec = 10",
     ),
     (
-        "timeit text",
-        "import timeit\ntimeit.timeit('1 + 1')",
-        "stmt given as text",
-        "import timeit\ndef work():\n    return 1\n"
-        "timeit.timeit(work, number=1)\ntimeit.timeit(lambda: 1, number=1)",
-    ),
-    (
-        "timeit setup",
-        "import timeit\ntimeit.timeit(lambda: 1, setup='import os')",
-        "setup given as text",
-        "import timeit\ntimeit.repeat(lambda: 1, repeat=1, number=1)",
+        "timeit denied",
+        "import timeit",
+        "import of 'timeit' is not allowed (it compiles and runs statements given as text",
+        "import time\nstart = time.perf_counter()\nprint(time.perf_counter() - start >= 0)",
     ),
     (
         "get_type_hints",
@@ -422,6 +416,347 @@ RULES = [
         "    def __post_init__(self):\n        object.__setattr__(self, 'x', 1)\n"
         "class B:\n    def __setattr__(self, name, value):\n        super().__setattr__(name, value)",
     ),
+    # -- __annotations__ and singledispatch (red team: validator_singledispatch_annotations.py)
+    (
+        "annotations alias",
+        "def f(x):\n    pass\nhints = f.__annotations__\nhints['x'] = 'int'",
+        "'__annotations__' used as a value",
+        "def f(x: int):\n    pass\n"
+        "print(f.__annotations__['x'], dict(f.__annotations__), list(f.__annotations__.items()))\n"
+        "for name in f.__annotations__:\n    print(name, name in f.__annotations__)",
+    ),
+    (
+        "annotations passed on",
+        "def f(x: int):\n    pass\ndef plant(d):\n    d['x'] = 'text'\nplant(f.__annotations__)",
+        "'__annotations__' used as a value",
+        "def f(x: int):\n    pass\n"
+        "print(len(f.__annotations__), sorted(f.__annotations__), f.__annotations__.get('y'))",
+    ),
+    (
+        "annotations compared with a spy",
+        "class Spy:\n    def __eq__(self, other):\n        return True\ndef f(x: int):\n    pass\n"
+        "print(f.__annotations__ == Spy())",
+        "'__annotations__' used as a value",
+        "def f(x: int):\n    pass\nprint(f.__annotations__ == {'x': int}, f.__annotations__ is None)",
+    ),
+    (
+        "annotations of a class body",
+        "class C:\n    __annotations__['x; import os'] = int",
+        "changing '__annotations__'",
+        "class C:\n    x: int = 0\nprint(C.__annotations__.get('x'))",
+    ),
+    (
+        "annotations rebound",
+        "class C:\n    __annotations__ = {'x': 'text'}",
+        "assignment to '__annotations__'",
+        "class C:\n    annotations = {'x': 'text'}",
+    ),
+    (
+        "annotations by name",
+        "def f(x: int):\n    pass\nh = getattr(f, '__annotations__')",
+        "getattr() of attribute '__annotations__'",
+        "def f(x: int):\n    pass\nprint(getattr(f, '__name__'))",
+    ),
+    (
+        "annotations in a namespace",
+        "class C:\n    x: int\nh = vars(C)['__annotations__']",
+        "vars()['__annotations__'] is not allowed",
+        "class C:\n    x: int\nprint(C.__annotations__['x'])",
+    ),
+    (
+        "register without a class",
+        "import functools\n@functools.singledispatch\ndef show(x):\n    return 'any'\n"
+        "@show.register\ndef _(x: int):\n    return 'int'",
+        "register() without a class written out",
+        "import functools\n@functools.singledispatch\ndef show(x):\n    return 'any'\n"
+        "@show.register(int)\ndef _(x):\n    return 'int'\n@show.register(list | tuple)\ndef _(x):\n"
+        "    return 'seq'",
+    ),
+    (
+        "register of an object",
+        # get_type_hints() of an instance evaluates its class's annotation text with the real builtins.
+        "from functools import singledispatch\ntext = str(1)\nclass Fake:\n    x: text\n"
+        "dispatch = singledispatch(print)\ndispatch.register(Fake())",
+        "register() without a class written out",
+        "from functools import singledispatch\nclass Point:\n    pass\ndispatch = singledispatch(print)\n"
+        "dispatch.register(Point, print)\n"
+        "class Registry:\n    def register(self, f):\n        return f",
+    ),
+    (
+        "register by name",
+        "import functools\nd = functools.singledispatch(print)\ngetattr(d, 'register')(print)",
+        "getattr() of attribute 'register'",
+        "import functools\nd = functools.singledispatch(print)\nprint(getattr(d, 'registry') is not None)",
+    ),
+    # -- namespaces (red team: validator_vars_descriptors.py)
+    (
+        "vars alias",
+        "t = int\nnamespace = vars(t)\nprint(namespace[str(1)])",
+        "vars() used as a value",
+        "class A:\n    def __init__(self):\n        self.x = 1\na = A()\n"
+        "print(vars(a), vars(a)['x'], 'x' in vars(a), len(vars(a)), [k for k in vars(a)])",
+    ),
+    (
+        "vars values",
+        "t = object\nprint([v for k, v in vars(t).items()])",
+        "vars() used as a value",
+        "t = object\nprint(sorted(vars(t)), vars(t).get('x'))",
+    ),
+    (
+        "__dict__ alias",
+        "t = object\nd = t.__dict__",
+        "__dict__ used as a value",
+        "class A:\n    def __init__(self, **kw):\n        self.__dict__.update(kw)\n"
+        "    def __eq__(self, other):\n        return self.__dict__ == other.__dict__",
+    ),
+    (
+        "namespace compared with a spy",
+        "class Spy:\n    def __eq__(self, other):\n        return True\nt = object\nprint(vars(t) == Spy())",
+        "vars() used as a value",
+        "t = object\nprint(vars(t) is None, 'x' in vars(t))",
+    ),
+    (
+        "namespace returned",
+        "def namespace(o):\n    return o.__dict__\nprint(namespace(object))",
+        "__dict__ used as a value",
+        "import json\nclass A:\n    def __init__(self):\n        self.x = 1\n"
+        "a = A()\nprint(json.dumps(a, default=lambda o: o.__dict__), json.dumps(vars(a)['x']))",
+    ),
+    # -- private attributes (red team: validator_forwardref_evaluate.py and
+    # validator_reporter_malformed_frame.py)
+    (
+        "ForwardRef._evaluate",
+        "import typing\nref = typing.List[str(1)].__args__[0]\nref._evaluate({}, None, frozenset())",
+        "access to attribute '_evaluate' is not allowed (typing's ForwardRef._evaluate() is eval()",
+        "from collections import namedtuple\nP = namedtuple('P', 'x y')\np = P(1, 2)\n"
+        "print(p._asdict(), p._replace(x=3), P._fields, P._make([1, 2]), P._field_defaults)",
+    ),
+    (
+        "private of a library object",
+        "import warnings\nw = warnings.catch_warnings()\nprint(w._module)",
+        "access to attribute '_module' is not allowed (private library internals",
+        "class Cache:\n    def __init__(self):\n        self._store = {}\n    def get(self, key):\n"
+        "        return self._store.get(key)\n    def _evict(self):\n        self._store.clear()\n"
+        "    def __eq__(self, other):\n        return self._store == other._store\n"
+        "c = Cache()\nc._evict()\nprint(c._store, Cache._evict)",
+    ),
+    (
+        "own private name on a library object",
+        "import sys\nclass A:\n    _file = None\nstream = sys.stdout\nprint(stream._file)",
+        "access to attribute '_file' is not allowed (private library internals",
+        "class A:\n    _count = 0\n    @classmethod\n    def bump(cls):\n        cls._count += 1\n"
+        "        return cls._count\nprint(A.bump(), A._count)",
+    ),
+    (
+        "reporter",
+        "import sys\nstream = sys.stdout\nstream._reporter.send({})",
+        "access to attribute '_reporter' is not allowed (the sandbox's streams",
+        "import sys\nstream = sys.stdout\nstream.write('x')\nstream.flush()",
+    ),
+    (
+        "capability names even on own objects",
+        "class A:\n    def _evaluate(self):\n        return 1\n    def run(self):\n"
+        "        return self._evaluate()",
+        "'_evaluate' is not allowed",
+        "class A:\n    def _evaluation(self):\n        return 1\n    def run(self):\n"
+        "        return self._evaluation()",
+    ),
+    (
+        "private of a subclassed library class",
+        "import warnings\nclass W(warnings.catch_warnings):\n    _module = None\n    def get(self):\n"
+        "        return self._module",
+        "access to attribute '_module' is not allowed",
+        "import enum\nclass Color(enum.Enum):\n    RED = 1\n    @classmethod\n"
+        "    def _missing_(cls, value):\n"
+        "        return cls.RED\nprint(Color(5), Color.RED._value_, Color.RED._name_)\n"
+        "class Failure(Exception):\n    def __init__(self, why):\n        super().__init__(why)\n"
+        "        self._why = why\n    def __str__(self):\n        return self._why",
+    ),
+    (
+        "private by getattr",
+        "import warnings\nprint(getattr(warnings.catch_warnings(), '_module'))",
+        "getattr() of attribute '_module' is not allowed (private",
+        "class A:\n    def __init__(self):\n        self._x = 1\n    def get(self):\n"
+        "        return getattr(self, '_x')",
+    ),
+    (
+        "private format field",
+        "import sys\nprint('{0._reporter}'.format(sys.stdout))",
+        "a format field reaching attribute '_reporter'",
+        "from collections import namedtuple\nP = namedtuple('P', 'x')\nprint('{0._fields}'.format(P(1)))",
+    ),
+    (
+        "__forward_code__",
+        "import typing\ncode = typing.List['x'].__args__[0].__forward_code__",
+        "'__forward_code__'",
+        "import typing\nprint(typing.List['x'].__args__[0].__forward_arg__)",
+    ),
+    # -- an object's class (red team: validator_fileio_from_open.py)
+    (
+        "type(file)",
+        "with open('/tmp/x', 'w') as f:\n    file_type = type(f.buffer)\nfile_type('/etc/passwd')",
+        "type(x) used as a value is not allowed (calling an object's class",
+        "x = 1\nprint(type(x).__name__, type(x) is int, type(x) == float, type(x) in (int, float), "
+        "isinstance(x, type(x)), f'{type(x)}', {int: 'i'}[type(x)])",
+    ),
+    (
+        "type() passed on",
+        "def make(o, path):\n    return type(o)(path)",
+        "type(x) used as a value",
+        "class Vec:\n    def __init__(self, v):\n        self.v = v\n    def __add__(self, o):\n"
+        "        return type(self)(self.v + o.v)\n    def copy(self):\n"
+        "        return self.__class__(self.v)\n"
+        "    @classmethod\n    def zero(cls):\n        return cls(0)",
+    ),
+    (
+        "__class__ passed on",
+        "f = open('/tmp/x')\ncls = f.__class__",
+        "__class__ used as a value",
+        "try:\n    1 / 0\nexcept Exception as e:\n    print(e.__class__.__name__, type(e).__qualname__)",
+    ),
+    (
+        "type compared with a spy",
+        "class Spy:\n    def __eq__(self, other):\n        return True\nf = open('/tmp/x')\n"
+        "print(type(f) == Spy())",
+        "type(x) used as a value",
+        "class A:\n    def __eq__(self, other):\n"
+        "        return type(other) is type(self) and type(other) == A",
+    ),
+    (
+        "__class__ by name",
+        "f = open('/tmp/x')\ncls = getattr(f, '__class__')",
+        "getattr() of attribute '__class__'",
+        "f = open('/tmp/x')\nprint(getattr(f, 'name'))",
+    ),
+    ("type alias", "t = type\nprint(t(1))", "type used as a value", "x = int\nprint(isinstance(x, type))"),
+    (
+        "metaclass",
+        "class Meta(type):\n    pass",
+        "type used as a value",
+        "import abc\nclass A(abc.ABC):\n    pass",
+    ),
+    (
+        "ABCMeta three arguments",
+        "import abc\nX = abc.ABCMeta('X', (), {'__annotations__': {}})",
+        "abc.ABCMeta() with argument 2",
+        "import abc\nclass A(metaclass=abc.ABCMeta):\n    pass\nfrom abc import ABCMeta\n"
+        "class B(metaclass=ABCMeta):\n    pass",
+    ),
+    (
+        "raw file",
+        "f = open('/tmp/x', 'rb')\nraw = f.raw",
+        "access to attribute 'raw' is not allowed (a file's raw object is a FileIO",
+        "class Record:\n    def __init__(self, raw):\n        self.raw = raw\nprint(Record('x').raw)",
+    ),
+    (
+        "detach",
+        "f = open('/tmp/x', 'rb')\nraw = f.detach()",
+        "access to 'detach' is not allowed",
+        "f = open('/tmp/x', 'rb')\ndata = f.read()",
+    ),
+    (
+        "unbuffered",
+        "f = open('/tmp/x', 'rb', buffering=0)",
+        "open() with buffering 0 is not allowed",
+        "f = open('/tmp/x', 'rb', buffering=4096)\ng = open('/tmp/y', 'rb', -1)",
+    ),
+    (
+        "buffering computed",
+        "n = 0\nf = open('/tmp/x', 'rb', n)",
+        "open() with buffering computed at run time",
+        "import tempfile\nf = tempfile.TemporaryFile(buffering=1024)",
+    ),
+    (
+        "open unpacked",
+        "args = ['/tmp/x', 'rb', 0]\nopen(*args)",
+        "open() with unpacked arguments",
+        "open('/tmp/x')",
+    ),
+    (
+        "open through partial",
+        "import functools\nwriter = functools.partial(open, '/tmp/x', 'w', opener=lambda path, flags: 3)",
+        "open used as a value",
+        "import functools\nwith open('/tmp/x', 'w') as f:\n"
+        "    write = functools.partial(print, file=f)\n    write('x')",
+    ),
+    # -- str.format (red team: fence_format_attribute_walk.py)
+    (
+        "format template built at run time",
+        "import random\nt = '{0.seed.ZZfuncZZ}'.replace('Z', '_')\nprint(t.format(random.Random()))",
+        "format() with a template that is not a literal",
+        "name, n = 'x', 3\nt = '{0.real} {1}'\nprint(t.format(n, name), '{} has {:03d}'.format(name, n), "
+        "'{x}'.format(**{'x': 1}), list(map('{:>4}'.format, [1, 2])))",
+    ),
+    (
+        "format_map template built at run time",
+        "t = str(1)\nprint(t.format_map({}))",
+        "format_map() with a template that is not a literal",
+        "values = {'a': 1}\nprint('{a}'.format_map(values))",
+    ),
+    (
+        "str.format of text",
+        "t = str(1)\nprint(str.format(t, 1))",
+        "format() with a template",
+        "print(str.format('{}', 1))",
+    ),
+    (
+        "Formatter template built at run time",
+        "import string\nt = str(1)\nprint(string.Formatter().format(t, 1))",
+        "format() with a template",
+        "import string\nf = string.Formatter()\nprint(f.format('{0}', 1), f.vformat('{a}', (), {'a': 2}))",
+    ),
+    (
+        "format by name",
+        "t = str(1)\nprint(getattr(t, 'format')(1))",
+        "getattr() of attribute 'format'",
+        "print(getattr('x', 'upper')(), format(3.14159, '.2f'))",
+    ),
+    (
+        "format method of a string given as a parameter",
+        "class Page:\n    def format(self):\n        return ''\n    def render(self, template, value):\n"
+        "        return template.format(value)",
+        "format() with a template",
+        "class Report:\n    def format(self, width):\n        return 'r'.ljust(width)\n"
+        "print(Report().format(3))",
+    ),
+    # -- files outside /tmp through library helpers
+    (
+        "tempfile prefix",
+        "import tempfile\ntempfile.mkstemp(prefix='/etc/cron.d/x')",
+        "tempfile.mkstemp() with prefix '/etc/cron.d/x' is not allowed",
+        "import tempfile\ntempfile.mkstemp(prefix='run_', suffix='.txt')",
+    ),
+    (
+        "tempfile suffix computed",
+        "import tempfile\nname = str(1)\ntempfile.NamedTemporaryFile(suffix=name)",
+        "suffix computed at run time",
+        "import tempfile\ntempfile.NamedTemporaryFile('w', suffix='.csv', delete=True)",
+    ),
+    (
+        "tempfile dir computed",
+        "import tempfile\nd = str(1)\ntempfile.mkdtemp(dir=d)",
+        "tempfile.mkdtemp() with a directory computed at run time",
+        "import tempfile\ntempfile.mkdtemp(dir=None)\ntempfile.TemporaryDirectory()",
+    ),
+    (
+        "tempfile unpacked",
+        "import tempfile\noptions = {'dir': '/etc'}\ntempfile.mkstemp(**options)",
+        "tempfile.mkstemp() with unpacked arguments",
+        "import tempfile\ntempfile.mkstemp(dir='/tmp/')",
+    ),
+    (
+        "linecache through traceback",
+        "import traceback\nprint(traceback.format_list([('/etc/passwd', 1, 'x', None)]))",
+        "attribute 'traceback.format_list' is not allowed (it reads lines of any file",
+        "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n"
+        "    print(traceback.format_exc().splitlines()[-1])",
+    ),
+    (
+        "linecache through warnings",
+        "import warnings\nprint(warnings.formatwarning('m', UserWarning, '/etc/passwd', 1))",
+        "attribute 'warnings.formatwarning' is not allowed (it reads lines of any file",
+        "import warnings\nwarnings.simplefilter('ignore')\nwarnings.warn('careful')",
+    ),
 ]
 
 
@@ -435,6 +770,51 @@ def test_rule_stops_attack_and_allows_near_miss(rule: str, attack: str, expected
     assert any(expected in v for v in refused["violations"]), (rule, refused["violations"])
     allowed = check(benign)
     assert allowed == {"safe": True, "violations": []}, (rule, allowed)
+
+
+# timeit is denied by default; a configuration may allow it, and its code-string rules must then hold.
+TIMEIT_POLICY = Policy(
+    allowed_modules=POLICY.allowed_modules | {"timeit"},
+    denied_modules={k: v for k, v in POLICY.denied_modules.items() if k != "timeit"},
+)
+TIMEIT_RULES = [
+    # (rule, attack, expected words in a violation); red team: validator_timeit_*.py
+    ("text", "import timeit\ntimeit.timeit('1 + 1')", "timeit.timeit() with stmt given as text"),
+    ("setup", "import timeit\ntimeit.timeit(lambda: 1, setup='import os')", "setup given as text"),
+    ("starred", "import timeit\ns = 'import os'\ntimeit.timeit(*[s], number=1)", "with unpacked arguments"),
+    ("kwargs", "import timeit\ntimeit.Timer(**{'stmt': 'import os'})", "with unpacked arguments"),
+    (
+        "rebound function name",
+        "import timeit\ndef s():\n    pass\ns = 'import os'\ntimeit.timeit(s, number=1)",
+        "stmt given as text",
+    ),
+    (
+        "decorated function name",
+        "import timeit\n@(lambda f: 'import os')\ndef s():\n    pass\ntimeit.timeit(s, number=1)",
+        "stmt given as text",
+    ),
+    ("parameter", "import timeit\ndef run(s):\n    timeit.timeit(s, number=1)", "stmt given as text"),
+    ("as a value", "import timeit\nt = timeit.timeit", "timeit.timeit used as a value"),
+]
+
+
+@pytest.mark.parametrize(("rule", "attack", "expected"), TIMEIT_RULES, ids=[r[0] for r in TIMEIT_RULES])
+def test_timeit_allowed_by_configuration_still_refuses_code_text(
+    rule: str, attack: str, expected: str
+) -> None:
+    assert check(attack)["safe"] is False  # denied by default
+    refused = validator.check(attack, TIMEIT_POLICY)
+    assert_well_formed(refused)
+    assert any(expected in v for v in refused["violations"]), (rule, refused["violations"])
+
+
+def test_timeit_allowed_by_configuration_runs_functions() -> None:
+    code = (
+        "import timeit\ndef work():\n    return 1\nwork_alias = lambda: 2\n"
+        "timeit.timeit(work, number=1)\ntimeit.timeit(work_alias, number=1)\n"
+        "timeit.repeat(lambda: 1, repeat=1, number=1)\ntimeit.Timer(stmt=work).timeit(1)\n"
+    )
+    assert validator.check(code, TIMEIT_POLICY) == {"safe": True, "violations": []}
 
 
 def test_violation_names_the_right_line() -> None:

@@ -24,7 +24,6 @@ tool sees as /tmp), ``allowed_modules``, ``blocked_builtins``, ``blocked_attribu
 Optional header keys, for a sandbox that starts this program with more rights than the tool may
 have (the fallback starts it as root inside its namespaces); all are applied before the tool's
 code is even compiled, and a failure to apply one ends the run without running the tool:
-``cgroup_fds`` (inherited descriptors of ``cgroup.procs`` files: this process joins those cgroups),
 ``read_only_except`` (a path: every mount of this mount namespace becomes read-only but that one),
 ``rlimits`` ({"CPU": s, "NPROC": n, "FSIZE": bytes, "NOFILE": n, "CORE": bytes}, each set as both
 soft and hard limit), ``memory_limit_mb`` (RLIMIT_AS: the interpreter's own address space at that
@@ -269,10 +268,7 @@ def _prime_linecache() -> None:
 
 
 def _confine(header: dict) -> None:
-    """Join the run's cgroups, apply the resource limits, drop to the uid (see the docstring)."""
-    for fd in header.get("cgroup_fds") or ():
-        os.write(fd, b"0")  # "0" is the writer: every page from here on is the run's
-        os.close(fd)
+    """Apply the resource limits and mount settings, drop to the uid (see the module docstring)."""
     if header.get("read_only_except"):
         _read_only_mounts(header["read_only_except"])
     rlimits = header.get("rlimits") or {}

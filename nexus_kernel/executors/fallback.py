@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
@@ -56,8 +57,6 @@ UID_BASE = 2_147_000_000
 UID_SLOTS = 4096
 #: Process-level scratch directories are named so (in ``tempfile.gettempdir()``).
 SCRATCH_PREFIX = "nexus-tool-"
-#: A run's cgroups are named so, followed by its uid (see ``cgroups.py``).
-CGROUP_PREFIX = "nexus-sandbox-"
 #: The sandbox's own stderr (not the tool's, which comes as frames) is kept up to this size.
 SANDBOX_STDERR_KEEP = 64 * 1024
 _CHUNK = 65536
@@ -89,6 +88,7 @@ class FallbackExecutor:
         log.info("fallback sandbox: %s with %s", self.sandbox.level, self.sandbox.python)
         if self.sandbox.as_root:
             _sweep_leftovers()
+            cgroups.sweep()
 
     @classmethod
     def shared(cls) -> FallbackExecutor:
@@ -106,6 +106,11 @@ class FallbackExecutor:
     def run(self, request: ExecutionRequest) -> ExecutionResult:
         """Run one tool to completion; every ending is a result, except ``KeyboardInterrupt``."""
         return _execute(self.sandbox, request)
+
+    def close(self) -> None:
+        """Release what runs keep between them: the run slots' threads and cgroups (made again
+        when the next run needs them). Also done at interpreter exit."""
+        cgroups.close_all()
 
     def _probe(self, level: str | None) -> Sandbox:
         problems = []
@@ -144,7 +149,6 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
         return ExecutionResult(False, message, MODE, error=ToolError("ValueError", message, [message]))
     uid = _UIDS.acquire() if sandbox.as_root else None
     scratch = None
-    group: cgroups.RunGroup | None = None
     run: _Run | None = None
     all_gone = True
     try:
@@ -152,17 +156,21 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
             # If an executor died mid-run (killed with its kernel, say), what its tool left under
             # this uid may still be there: nothing holds the process level's processes together.
             _scrub(uid, _scratch_dirs().get(uid, []))
-        if uid is not None:
-            name = f"{CGROUP_PREFIX}{uid}"
-            group = cgroups.create(name, request.memory_limit_mb, clear=lambda: _kill_uid(uid))
+        slot = cgroups.slot(uid) if uid is not None else None
+        oom_kills = 0
+        if slot is not None:
+            try:
+                slot.limit(request.memory_limit_mb)
+            except OSError as exc:  # the last run's limit stays (and each process's rlimit)
+                log.warning("cannot set the memory limit of the run's cgroup: %s", exc)
+            oom_kills = slot.oom_kills()
         if not sandbox.private_tmp:
             scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
             if uid is not None:
                 os.chown(scratch, uid, uid)
         header = _header(request, len(code), scratch or "/tmp", uid)
-        if group is not None:
-            header["cgroup_fds"] = group.fds
-        if sandbox.level != BUBBLEWRAP:  # bubblewrap does both itself
+        if sandbox.level != BUBBLEWRAP:
+            # bubblewrap does these itself (and its view is already what Landlock would leave).
             header["die_with_parent"] = True
             if _SECCOMP:
                 header["seccomp"] = _SECCOMP.hex()
@@ -170,12 +178,10 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
         if sandbox.level == UNSHARE:
             header["read_only_except"] = "/tmp"
         run = _Run(sandbox, request, scratch, uid)
-        run.start(json.dumps(header).encode() + b"\n" + code, group.fds if group else [])
-        if group is not None:
-            group.close_fds()  # the sandbox has its own copies
+        run.start(json.dumps(header).encode() + b"\n" + code, slot)
         run.pump()
         all_gone = run.stop(force=run.timed_out or run.tmp_exceeded or run.reader.flooded)
-        return run.result(oom_killed=group is not None and group.oom_killed())
+        return run.result(oom_killed=slot is not None and slot.oom_kills() > oom_kills)
     except BaseException:
         # KeyboardInterrupt (the Jupyter stop button), or an error of ours: nothing may survive.
         all_gone = False  # until proven (a second Ctrl-C may cut the cleanup short)
@@ -191,8 +197,6 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
             # The process level shares the host's filesystem: whatever the run's uid made in the
             # world-writable places (a raw os.open in /tmp, /dev/shm...) would outlive it.
             _remove_owned(uid)
-        if group is not None and not group.remove(clear=lambda: _kill_uid(uid)):
-            all_gone = False
         if uid is not None:
             _UIDS.release(uid, reusable=all_gone)
 
@@ -244,10 +248,11 @@ class _Run:
     def __post_init__(self) -> None:
         self.reader = FrameReader(self.request.on_output)
 
-    def start(self, payload: bytes, extra_fds: list[int]) -> None:
-        """Start the sandbox (passing it ``extra_fds``); ``ExecutorUnavailable`` if it cannot start."""
+    def start(self, payload: bytes, slot: cgroups.Slot | None) -> None:
+        """Start the sandbox (from the slot's thread, so in its cgroups); ``ExecutorUnavailable``
+        if it cannot start."""
         sandbox, info_w, filter_r = self.sandbox, None, None
-        pass_fds = [bootstrap_fd(sandbox.python), *extra_fds]
+        pass_fds = [bootstrap_fd(sandbox.python)]
         if sandbox.level == BUBBLEWRAP:
             self._info_r, info_w = os.pipe()
             self._fds.append(self._info_r)
@@ -261,19 +266,21 @@ class _Run:
         tmp = self.scratch or "/tmp"
         env = {"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp}
         self._deadline = time.monotonic() + self.request.timeout_seconds
+        # A clean environment for the sandbox itself, not only for the tool: bubblewrap's pid 1
+        # inside the namespace is a copy of it, and /proc/1/environ would show ours.
+        popen = functools.partial(
+            subprocess.Popen,
+            sandbox.command(pass_fds[0], info_fd=info_w, seccomp_fd=filter_r),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=self.scratch or "/",
+            pass_fds=pass_fds,
+            start_new_session=True,
+        )
         try:
-            # A clean environment for the sandbox itself, not only for the tool: bubblewrap's pid 1
-            # inside the namespace is a copy of it, and /proc/1/environ would show ours.
-            self.proc = subprocess.Popen(
-                sandbox.command(pass_fds[0], info_fd=info_w, seccomp_fd=filter_r),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=self.scratch or "/",
-                pass_fds=pass_fds,
-                start_new_session=True,
-            )
+            self.proc = popen() if slot is None else slot.call(popen, abandon=_abandon)
         except OSError as exc:
             raise ExecutorUnavailable(f"cannot start the {sandbox.level} sandbox: {exc}") from exc
         finally:
@@ -530,8 +537,9 @@ class _UidPool:
     name, and frees it when that process dies, so nothing is ever left locked.
     """
 
-    def __init__(self, base: int, slots: int) -> None:
-        self._base, self._slots = base, slots
+    def __init__(self, base: int, slots: int, ring: int) -> None:
+        self._base, self._slots, self._ring = base, slots, ring
+        self._next = 0
         self._held: dict[int, socket.socket | None] = {}
         self._lock = threading.Lock()
 
@@ -539,10 +547,16 @@ class _UidPool:
         return self._base <= uid < self._base + self._slots
 
     def acquire(self) -> int:
+        # Round the first ``ring`` slots: a run's cgroup gets 0.5 CPU per scheduling period, and
+        # runs in a row on one slot would share it. Past the ring only when it is all in use.
+        ring = [(self._next + i) % self._ring for i in range(self._ring)]
         with self._lock:
-            for uid in range(self._base, self._base + self._slots):
+            for slot in [*ring, *range(self._ring, self._slots)]:
+                uid = self._base + slot
                 if uid not in self._held and (claim := _claim(uid)) is not None:
                     self._held[uid] = claim
+                    if slot < self._ring:
+                        self._next = slot + 1
                     return uid
         raise ExecutorUnavailable(f"more than {self._slots} fallback tools at once on this host")
 
@@ -560,6 +574,17 @@ class _UidPool:
                 del self._held[uid]
 
 
+def _abandon(proc: subprocess.Popen) -> None:
+    """Undo a sandbox started for a caller that was interrupted before it got it."""
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)  # bubblewrap and unshare take their children along
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 def _claim(uid: int) -> socket.socket | None:
     claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -570,12 +595,12 @@ def _claim(uid: int) -> socket.socket | None:
     return claim
 
 
-_UIDS = _UidPool(UID_BASE, UID_SLOTS)
+_UIDS = _UidPool(UID_BASE, UID_SLOTS, ring=8)
 _SECCOMP = seccomp.program()
 
 
 def _sweep_leftovers() -> None:
-    """Kill the processes, remove the scratch directories and cgroups of runs whose host was killed.
+    """Kill the processes and remove the scratch directories of runs whose host was killed.
 
     A killed host removes nothing, and at the process level nothing holds the tool's processes
     together; a uid no live run holds has nothing that should still exist.
@@ -585,16 +610,12 @@ def _sweep_leftovers() -> None:
         uid = _live_uid(pid)
         if uid is not None and uid in _UIDS:
             owners.setdefault(uid, [])
-    groups = cgroups.existing(CGROUP_PREFIX)
-    for uid in {*owners, *groups}:
+    for uid, paths in owners.items():
         claim = _UIDS.free(uid)
         if claim is None:
             continue  # a live run's
         try:
-            _scrub(uid, owners.get(uid, []))
-            for path in groups.get(uid, []):
-                with contextlib.suppress(OSError):
-                    os.rmdir(path)
+            _scrub(uid, paths)
         finally:
             claim.close()
 
