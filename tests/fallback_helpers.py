@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from nexus_kernel.executors import cgroups
-from nexus_kernel.executors.fallback import SCRATCH_PREFIX
+from nexus_kernel.executors.scratch import SCRATCH_PREFIX
 
 
 def landlock_abi() -> int:

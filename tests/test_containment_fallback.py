@@ -36,7 +36,8 @@ from fallback_helpers import (
 
 from nexus_kernel.executors import cgroups, seccomp
 from nexus_kernel.executors.base import ExecutionRequest, ExecutionResult, ExecutorUnavailable
-from nexus_kernel.executors.fallback import SCRATCH_PREFIX, WORLD_WRITABLE, FallbackExecutor
+from nexus_kernel.executors.fallback import FallbackExecutor
+from nexus_kernel.executors.scratch import SCRATCH_PREFIX, WORLD_WRITABLE
 from nexus_kernel.limits import OPEN_FILES_LIMIT, PIDS_LIMIT, TMP_SIZE_MB
 from nexus_kernel.policy import load_policy
 

@@ -313,7 +313,7 @@ def test_sandbox_started_for_an_interrupted_caller_is_undone() -> None:
     # The sandbox is started from its run slot's thread (born in the slot's cgroups); a caller
     # interrupted while it waits for that thread leaves no sandbox behind.
     from nexus_kernel.executors import cgroups
-    from nexus_kernel.executors.fallback import UID_BASE
+    from nexus_kernel.executors.uids import UID_BASE
 
     if not cgroups.available():
         pytest.skip("no cgroup can be made here (not root, or cgroup v2 only)")

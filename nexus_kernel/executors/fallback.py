@@ -9,7 +9,7 @@ At every level: a clean environment; a private /tmp (a 10 MB tmpfs, or at the pr
 scratch directory with a 10 MB file-size limit and a 10 MB total checked from here); rlimits
 (address space, CPU, processes, file size, open files, no core dumps); a seccomp filter (no new
 namespaces, mounts, network sockets or System V IPC, see ``seccomp.py``); no-new-privs; and, when
-we are root, a uid of the run's own (``UID_BASE`` + a slot, unique on the host), never 0, and a
+we are root, a uid of the run's own (``uids.py``: unique on the host), never 0, and a
 memory and cpu cgroup of the run's own (``cgroups.py``: the memory limit covers all its processes
 and memory files, at 0.5 CPU). A uid per run keeps RLIMIT_NPROC per run (one fork bomb cannot
 starve the others) and lets us find and kill every process a run left, wherever it went. Outside
@@ -26,7 +26,6 @@ scratch directory is removed and the uid freed before ``run`` returns or raises.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import json
 import logging
@@ -34,7 +33,6 @@ import os
 import select
 import selectors
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -47,24 +45,18 @@ from . import cgroups, isolation, seccomp
 from .base import ExecutionRequest, ExecutionResult, ExecutorUnavailable, ToolError
 from .frames import FrameReader
 from .isolation import BUBBLEWRAP, LEVELS, PROCESS, TMP_BYTES, UNSHARE, Sandbox, bootstrap_fd
+from .scratch import SCRATCH_PREFIX, remove_owned, remove_tree, scratch_dirs, tree_size
+from .uids import KILL_WAIT_S, UIDS, children_of, kill_uid, live_uid, pids, pids_of
 
 log = logging.getLogger(__name__)
 
 MODE = "fallback"
-#: Tools run as ``UID_BASE + slot`` (root only): far above login users, system users and the usual
-#: subordinate-uid and SSSD ranges, and below 2**31 for programs that take uids as signed.
-UID_BASE = 2_147_000_000
-UID_SLOTS = 4096
-#: Process-level scratch directories are named so (in ``tempfile.gettempdir()``).
-SCRATCH_PREFIX = "nexus-tool-"
 #: The sandbox's own stderr (not the tool's, which comes as frames) is kept up to this size.
 SANDBOX_STDERR_KEEP = 64 * 1024
 _CHUNK = 65536
 _SCRATCH_POLL_S = 0.1
-_SCRATCH_MAX_ENTRIES = 10_000
 #: After the sandbox exits, how long we keep reading what its pipes still hold.
 _DRAIN_S = 2.0
-_KILL_WAIT_S = 5.0
 _PROBE_CODE = "import decimal, json, math\nprint(json.dumps(math.isqrt(int(decimal.Decimal('1764')))))\n"
 _MEMORY_CRASH_HINTS = ("MemoryError", "Cannot allocate memory", "out of memory")
 
@@ -147,7 +139,7 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
     except UnicodeEncodeError as exc:
         message = f"the code is not valid Unicode text: {exc}"
         return ExecutionResult(False, message, MODE, error=ToolError("ValueError", message, [message]))
-    uid = _UIDS.acquire() if sandbox.as_root else None
+    uid = UIDS.acquire() if sandbox.as_root else None
     scratch = None
     run: _Run | None = None
     all_gone = True
@@ -155,7 +147,7 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
         if uid is not None and sandbox.level == PROCESS:
             # If an executor died mid-run (killed with its kernel, say), what its tool left under
             # this uid may still be there: nothing holds the process level's processes together.
-            _scrub(uid, _scratch_dirs().get(uid, []))
+            _scrub(uid, scratch_dirs().get(uid, []))
         slot = cgroups.slot(uid) if uid is not None else None
         oom_kills = 0
         if slot is not None:
@@ -192,13 +184,13 @@ def _execute(sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
         if run is not None:
             run.close()
         if scratch is not None:
-            _remove_tree(scratch)
+            remove_tree(scratch)
         if uid is not None and sandbox.level == PROCESS and (run is None or run.stopped):
             # The process level shares the host's filesystem: whatever the run's uid made in the
             # world-writable places (a raw os.open in /tmp, /dev/shm...) would outlive it.
-            _remove_owned(uid)
+            remove_owned(uid)
         if uid is not None:
-            _UIDS.release(uid, reusable=all_gone)
+            UIDS.release(uid, reusable=all_gone)
 
 
 def _header(request: ExecutionRequest, code_bytes: int, tmp_root: str, uid: int | None) -> dict:
@@ -350,7 +342,7 @@ class _Run:
                 drain_until = time.monotonic() + _DRAIN_S
             if self.scratch is not None and time.monotonic() >= next_scratch_check:
                 next_scratch_check = time.monotonic() + _SCRATCH_POLL_S
-                if _tree_size(self.scratch) > TMP_BYTES:
+                if tree_size(self.scratch) > TMP_BYTES:
                     self.tmp_exceeded = True
                     return
 
@@ -420,7 +412,7 @@ class _Run:
         self._exited = True
         self._kill_group()
         if self.uid is not None and self.sandbox.level == PROCESS:
-            _kill_uid(self.uid)
+            kill_uid(self.uid)
 
     def result(self, *, oom_killed: bool = False) -> ExecutionResult:
         """The run's result, once ``stop`` has reaped the sandbox (``oom_killed``: by its cgroup)."""
@@ -462,9 +454,9 @@ class _Run:
             self._kill_namespace()
             self._kill_group()
             if self.uid is not None:
-                gone = _kill_uid(self.uid)
+                gone = kill_uid(self.uid)
         try:
-            proc.wait(timeout=_KILL_WAIT_S)
+            proc.wait(timeout=KILL_WAIT_S)
         except subprocess.TimeoutExpired:
             log.error("fallback sandbox %d did not die; killing it again", proc.pid)
             proc.kill()
@@ -473,14 +465,14 @@ class _Run:
         if self.uid is not None and self.sandbox.level == PROCESS:
             # Without a pid namespace, what the tool left is reparented to init once killed; an
             # init that does not reap leaves zombies, which still count against RLIMIT_NPROC.
-            gone = gone and not _pids_of(self.uid, zombies=True)
+            gone = gone and not pids_of(self.uid, zombies=True)
         return gone
 
     def _kill_namespace(self) -> None:
         proc = self.proc
         assert proc is not None
         if self._init_pidfd is None and self.sandbox.level == UNSHARE and proc.poll() is None:
-            for pid in _children_of(proc.pid):
+            for pid in children_of(proc.pid):
                 self._set_init(pid)
         if self._init_pidfd is None:
             return
@@ -488,7 +480,7 @@ class _Run:
             signal.pidfd_send_signal(self._init_pidfd, signal.SIGKILL)
         # Our child reaps the namespace's pid 1 and exits once the kernel has killed the rest.
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=_KILL_WAIT_S)
+            proc.wait(timeout=KILL_WAIT_S)
 
     def _await_namespace(self) -> None:
         """Wait until the namespace's pid 1 has exited, which is when all in it are gone.
@@ -500,7 +492,7 @@ class _Run:
         if pidfd is None:
             return
         for attempt in range(2):
-            if select.select([pidfd], [], [], _KILL_WAIT_S)[0]:
+            if select.select([pidfd], [], [], KILL_WAIT_S)[0]:
                 return
             if attempt == 0:
                 with contextlib.suppress(OSError):
@@ -528,52 +520,6 @@ class _Run:
         self._fds.clear()
 
 
-class _UidPool:
-    """Hands out one uid per concurrent run, ``UID_BASE + slot``, unique on the whole host.
-
-    Another process (a second kernel, the REST server) may run tools too, and a uid shared with
-    it would mix the process counts and let one run's cleanup kill the other's tool. A uid is
-    held by binding an abstract unix socket named after it: the kernel lets one process bind a
-    name, and frees it when that process dies, so nothing is ever left locked.
-    """
-
-    def __init__(self, base: int, slots: int, ring: int) -> None:
-        self._base, self._slots, self._ring = base, slots, ring
-        self._next = 0
-        self._held: dict[int, socket.socket | None] = {}
-        self._lock = threading.Lock()
-
-    def __contains__(self, uid: int) -> bool:
-        return self._base <= uid < self._base + self._slots
-
-    def acquire(self) -> int:
-        # Round the first ``ring`` slots: a run's cgroup gets 0.5 CPU per scheduling period, and
-        # runs in a row on one slot would share it. Past the ring only when it is all in use.
-        ring = [(self._next + i) % self._ring for i in range(self._ring)]
-        with self._lock:
-            for slot in [*ring, *range(self._ring, self._slots)]:
-                uid = self._base + slot
-                if uid not in self._held and (claim := _claim(uid)) is not None:
-                    self._held[uid] = claim
-                    if slot < self._ring:
-                        self._next = slot + 1
-                    return uid
-        raise ExecutorUnavailable(f"more than {self._slots} fallback tools at once on this host")
-
-    def free(self, uid: int) -> socket.socket | None:
-        """Hold ``uid`` if no run on this host holds it (the caller closes what it gets)."""
-        with self._lock:
-            return None if uid in self._held else _claim(uid)
-
-    def release(self, uid: int, *, reusable: bool = True) -> None:
-        """Give ``uid`` back; one whose processes could not all be killed stays held for good."""
-        with self._lock:
-            claim = self._held.get(uid)
-            if reusable and claim is not None:
-                claim.close()
-                del self._held[uid]
-
-
 def _abandon(proc: subprocess.Popen) -> None:
     """Undo a sandbox started for a caller that was interrupted before it got it."""
     with contextlib.suppress(OSError):
@@ -585,17 +531,6 @@ def _abandon(proc: subprocess.Popen) -> None:
                 pipe.close()
 
 
-def _claim(uid: int) -> socket.socket | None:
-    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        claim.bind(f"\0nexus-kernel-sandbox-uid-{uid}")
-    except OSError:  # another process runs a tool under this uid
-        claim.close()
-        return None
-    return claim
-
-
-_UIDS = _UidPool(UID_BASE, UID_SLOTS, ring=8)
 _SECCOMP = seccomp.program()
 
 
@@ -605,13 +540,13 @@ def _sweep_leftovers() -> None:
     A killed host removes nothing, and at the process level nothing holds the tool's processes
     together; a uid no live run holds has nothing that should still exist.
     """
-    owners = _scratch_dirs()
-    for pid in _pids():
-        uid = _live_uid(pid)
-        if uid is not None and uid in _UIDS:
+    owners = scratch_dirs()
+    for pid in pids():
+        uid = live_uid(pid)
+        if uid is not None and uid in UIDS:
             owners.setdefault(uid, [])
     for uid, paths in owners.items():
-        claim = _UIDS.free(uid)
+        claim = UIDS.free(uid)
         if claim is None:
             continue  # a live run's
         try:
@@ -620,189 +555,11 @@ def _sweep_leftovers() -> None:
             claim.close()
 
 
-def _scratch_dirs() -> dict[int, list[str]]:
-    """Scratch directories in the temp directory, by owner (only our uids)."""
-    root, found = tempfile.gettempdir(), {}
-    for name in os.listdir(root):
-        path = os.path.join(root, name)
-        with contextlib.suppress(OSError):
-            if name.startswith(SCRATCH_PREFIX) and (uid := os.lstat(path).st_uid) in _UIDS:
-                found.setdefault(uid, []).append(path)
-    return found
-
-
 def _scrub(uid: int, scratch: list[str]) -> None:
     """Kill the processes and remove the scratch directories of ``uid`` (which the caller holds)."""
-    _kill_uid(uid)
+    kill_uid(uid)
     for path in scratch:
-        _remove_tree(path)
-
-
-def _kill_uid(uid: int) -> bool:
-    """SIGKILL every process running as ``uid`` until none is left; False if some survive."""
-    deadline = time.monotonic() + _KILL_WAIT_S
-    while True:
-        pids = _pids_of(uid)
-        if not pids:
-            return True
-        for pid in pids:
-            _kill_if(pid, uid)
-        if time.monotonic() > deadline:
-            log.error("processes of sandbox uid %d survive SIGKILL: %s", uid, pids)
-            return False
-        time.sleep(0.002)
-
-
-def _kill_if(pid: int, uid: int) -> None:
-    """SIGKILL ``pid`` if it still runs as ``uid``, through a pidfd where the kernel has them."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError as exc:
-        if exc.errno == errno.ENOSYS and _live_uid(pid) == uid:  # a kernel before 5.3
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        return
-    try:
-        # Checked again now that the pidfd pins the process: the pid may have been reused.
-        if _live_uid(pid) == uid:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-    except OSError:
-        pass
-    finally:
-        os.close(pidfd)
-
-
-def _pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _pids_of(uid: int, *, zombies: bool = False) -> list[int]:
-    """Processes whose real uid is ``uid``: live ones, and zombies too if asked."""
-    return [pid for pid in _pids() if _live_uid(pid, zombies=zombies) == uid]
-
-
-def _live_uid(pid: int, *, zombies: bool = False) -> int | None:
-    """The real uid of a live process (None for a zombie, unless asked, or a process that is gone)."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if not zombies and line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
-                    return None
-                if line.startswith(b"Uid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _children_of(parent: int) -> list[int]:
-    found = []
-    for pid in _pids():
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as stat:
-                # The command name may hold spaces and parentheses: fields start after the last ')'.
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 1 and fields[1] == str(parent).encode():
-            found.append(pid)
-    return found
-
-
-#: The places an unprivileged process can write to on a usual host (the process level sees them).
-WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
-
-
-def _remove_owned(uid: int, *, depth: int = 3) -> None:
-    """Remove what ``uid`` owns in the world-writable directories (and in the world-writable
-    directories below them, ``depth`` levels down). Its processes are all dead by now."""
-    todo = [(root, 0) for root in {*WORLD_WRITABLE, tempfile.gettempdir()}]
-    while todo:
-        directory, level = todo.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                stat = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.st_uid == uid:
-                _remove_tree(entry.path)
-            elif entry.is_dir(follow_symlinks=False) and stat.st_mode & 0o002 and level < depth:
-                todo.append((entry.path, level + 1))
-
-
-def _remove_tree(root: str) -> None:
-    """``rm -rf root`` without recursion and with one descriptor: a tool can nest directories
-    deeper than any stack or descriptor table. Its processes are dead, so the tree holds still.
-    """
-    try:
-        fd = os.open(root, _DIRECTORY)
-    except FileNotFoundError:
-        return
-    except OSError:  # not a directory
-        with contextlib.suppress(OSError):
-            os.unlink(root)
-        return
-    below: list[str] = []  # the path from root to where fd is
-    try:
-        while True:
-            subdir = _clear_files(fd)
-            if subdir is not None:
-                deeper = os.open(subdir, _DIRECTORY, dir_fd=fd)
-                os.close(fd)
-                fd = deeper
-                below.append(subdir)
-            elif below:
-                up = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-                os.close(fd)
-                fd = up
-                os.rmdir(below.pop(), dir_fd=fd)
-            else:
-                break
-    except OSError as exc:
-        log.error("cannot remove scratch directory %s: %s", root, exc)
-    finally:
-        os.close(fd)
-    with contextlib.suppress(OSError):
-        os.rmdir(root)
-
-
-_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-
-
-def _clear_files(fd: int) -> str | None:
-    """Unlink what is not a directory in ``fd``; the name of a subdirectory, if there is one."""
-    with os.scandir(fd) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                return entry.name
-            os.unlink(entry.name, dir_fd=fd)
-    return None
-
-
-def _tree_size(root: str) -> int:
-    """Bytes used under ``root``. A tree no honest tool makes (absurdly many entries, paths too
-    long to follow) counts as over any limit: hiding data from this count must not pay."""
-    total, entries, stack = 0, 0, [root]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as scan:
-                for entry in scan:
-                    entries += 1
-                    if entries > _SCRATCH_MAX_ENTRIES:
-                        return TMP_BYTES + 1
-                    stat = entry.stat(follow_symlinks=False)
-                    total += max(stat.st_blocks * 512, 0)
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except FileNotFoundError:
-            continue  # removed by the tool meanwhile
-        except OSError:
-            return TMP_BYTES + 1
-    return total
+        remove_tree(path)
 
 
 def _is_disk_full(error: ToolError) -> bool:
