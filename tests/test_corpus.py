@@ -65,48 +65,12 @@ EXPECTED_MESSAGE = {
     "sandbox_frame_flood_no_newline.py": "Tool wrote more output than allowed and was stopped"
 }
 
-_FENCE = (
-    "FINDING: the bootstrap's runtime fence guards only getattr() and import; attribute syntax in "
-    "validator-approved code reaches the real {what}. The sandbox still holds (no ESCAPED). Fix in "
-    "executors/bootstrap.py: run the tool from a trampoline whose globals hold nothing (so frames "
-    "lead nowhere), del the module references the tool can reach, and add a sys.addaudithook that "
-    "refuses 'open' outside tmp_root, os.system/exec/spawn/posix_spawn, subprocess.Popen, socket.*, "
-    "ctypes.dlopen and object.__getattr__ of frames/code from '<tool>' frames"
-)
 _VALIDATOR = "FINDING: validator bypass (nexus_kernel/validator.py): {what}. Fix: {fix}"
 
 #: (target, program) -> the open finding that makes a test fail. Targets: "pipeline" (through
 #: create_and_run_tool, any mode); "fence" (the runtime fence, straight through any executor); for the
 #: sandbox itself, straight through an executor: "any", "docker" or a fallback isolation level.
-HOLES: dict[tuple[str, str], str] = {
-    **{
-        ("fence", name): _FENCE.format(what=what)
-        for name, what in {
-            "fence_subclasses_wrap_close.py": "os module (object.__subclasses__ -> os._wrap_close)",
-            "fence_catch_warnings_builtins.py": "builtins and import (catch_warnings()._module)",
-            "fence_traceback_frame_globals.py": "os and sys (tb_frame.f_back into the bootstrap)",
-            "fence_generator_frame_walk.py": "os and sys (gi_frame.f_back into the bootstrap)",
-            "fence_random_private_os.py": "os module (random._os)",
-            "fence_type_subclasses_object.py": "posix module (type.__subclasses__(object))",
-            "fence_format_attribute_walk.py": "os module, read through str.format",
-            "fence_frame_builtins_eval.py": "eval (frame.f_builtins)",
-        }.items()
-    },
-}
-_UNICODE = (
-    "FINDING: a tool's output may hold lone surrogates (print('\\ud800'); or a forged frame): they "
-    "reach the response, which then cannot be encoded as UTF-8 - the Jupyter kernel's message "
-    "packer fails and the cell reports 'internal error in the fallback executor'. Fix in "
-    "executors/frames.py: replace lone surrogates in 'd' (text.encode('utf-8', 'replace')"
-    ".decode()) before storing or streaming it"
-)
-_LINES = (
-    "FINDING: 150000 short print() lines (0.94 MB, under the 1 MB output cap) end as 'Tool wrote more "
-    "output than allowed and was stopped': the bootstrap sends one frame per line and the host counts "
-    "raw frame bytes against RAW_BYTES_LIMIT (3 MB), so the ~25 bytes of JSON around each line make "
-    "an honest tool a flood. Fix: batch lines in bootstrap._Stream (flush by size or every ~50 ms, not "
-    "per newline), or count the frames' text, not their JSON, against the limit in frames.py"
-)
+HOLES: dict[tuple[str, str], str] = {}
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -477,7 +441,6 @@ def test_runtime_fence_holds_when_the_validator_is_fooled(
 def test_output_is_always_valid_unicode(
     mode: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    request.applymarker(pytest.mark.xfail(strict=True, reason=_UNICODE))
     monkeypatch.setenv("NEXUS_EXECUTION_MODE", mode)
     response = create_and_run_tool('print("lone surrogates: \\ud800 \\udcff")', timeout=TIMEOUT)
     assert not _response_problems(response)
@@ -489,7 +452,6 @@ def test_output_is_always_valid_unicode(
 def test_many_short_lines_under_the_cap_are_not_a_flood(
     mode: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    request.applymarker(pytest.mark.xfail(strict=True, reason=_LINES))
     monkeypatch.setenv("NEXUS_EXECUTION_MODE", mode)
     code = "for i in range(150000):\n    print(i)\n"
     expected = "".join(f"{i}\n" for i in range(150000))

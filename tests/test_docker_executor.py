@@ -422,3 +422,22 @@ def test_status_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     assert report["docker"]["reachable"] is False and "error" in report["docker"]
     assert report["auto_mode"] in ("fallback", None)
     assert "NEXUS_EXECUTION_MODE must be one of" in report["requested_mode"]["error"]
+
+
+def test_runtime_fence_audit_hook_in_the_container(executor) -> None:
+    # The same probes as the fallback's: the real os reached by attribute syntax, then refused calls;
+    # library code that opens files itself still works under /tmp and is refused elsewhere.
+    from test_fallback import FENCE_PROBE, FENCE_PROBE_OUTPUT, LIBRARY_WORK, LIBRARY_WORK_OUTPUT
+
+    result = executor.run(request(FENCE_PROBE))
+    assert result.success, result.stderr
+    assert result.stdout == FENCE_PROBE_OUTPUT
+    result = executor.run(request(LIBRARY_WORK))
+    assert result.success, result.stderr
+    assert result.stdout == LIBRARY_WORK_OUTPUT
+    assert_cleaned(executor)
+
+
+def test_lone_surrogates_reach_the_host_replaced(executor) -> None:
+    result = executor.run(request("print('a\\ud800b')"))
+    assert result.success and result.stdout == "a\ufffdb\n"

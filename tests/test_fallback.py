@@ -351,3 +351,128 @@ def test_close_releases_the_run_slots(fallback_mode: str) -> None:
     executor.close()  # what the kernel does as it shuts down
     assert not [key for key in cgroups.existing() if key[0] == os.getpid()]
     assert create_and_run_tool("print(2)")["tool_result"]["stdout"] == "2\n"  # slots come back
+
+
+# The runtime fence's audit hook (validator bypassed, default policy)
+
+#: Library code that uses open() itself, and a walk to the real os (attribute syntax, no getattr()).
+FENCE_PROBE = """
+import random
+import xml.etree.ElementTree as ET
+
+real_os = random._os
+attempts = {
+    "os.system": lambda: real_os.system("true"),
+    "os.open /etc/passwd": lambda: real_os.close(real_os.open("/etc/passwd", real_os.O_RDONLY)),
+    "os.kill": lambda: real_os.kill(real_os.getpid(), 0),
+    "os.listdir /": lambda: real_os.listdir("/"),
+    "os.remove outside /tmp": lambda: real_os.remove("/nonexistent-nexus-file"),
+    "ET.write /etc": lambda: ET.ElementTree(ET.Element("r")).write("/etc/nexus-x"),
+    "ET.parse /etc/passwd": lambda: ET.parse("/etc/passwd"),
+}
+for name, attempt in attempts.items():
+    try:
+        attempt()
+        print(name, "RAN")
+    except PermissionError as exc:
+        print(name, "refused" if "the sandbox refuses" in str(exc) else exc)
+"""
+FENCE_PROBE_OUTPUT = "".join(
+    f"{name} refused\n"
+    for name in (
+        "os.system", "os.open /etc/passwd", "os.kill", "os.listdir /", "os.remove outside /tmp",
+        "ET.write /etc", "ET.parse /etc/passwd",
+    )
+)  # fmt: skip
+#: What ordinary tools do with the standard library under the hook: all of it must keep working.
+LIBRARY_WORK = """
+import csv, enum, io, json, re, tempfile, sys
+import xml.etree.ElementTree as ET
+from collections import namedtuple
+from dataclasses import dataclass
+
+@dataclass
+class Item:
+    name: str
+    size: int = 0
+
+Color = enum.Enum("Color", "RED GREEN")
+Pair = namedtuple("Pair", "a b")
+buffer = io.StringIO()
+csv.writer(buffer).writerow(["a", 1])
+with open("/tmp/data.json", "w") as f:
+    json.dump({"k": [1, 2]}, f)
+with tempfile.NamedTemporaryFile("w+", suffix=".txt") as f:
+    f.write("temp")
+    f.seek(0)
+    temp = f.read()
+# Library code opens with the real open(): at the process level /tmp is the host's, so it is told
+# the private one (TMPDIR); the tool's own open() maps /tmp there itself.
+doc = tempfile.gettempdir() + "/doc.xml"
+ET.ElementTree(ET.Element("root", a="1")).write(doc)
+print(Item("x"), Color.RED.name, Pair(1, 2), buffer.getvalue().strip(), temp)
+print(json.load(open("/tmp/data.json")), ET.parse(doc).getroot().attrib)
+print(re.sub(r"\\d", "#", "a1b2"), hasattr(sys.stdout, "_reporter"))
+"""
+LIBRARY_WORK_OUTPUT = (
+    "Item(name='x', size=0) RED Pair(a=1, b=2) a,1 temp\n{'k': [1, 2]} {'a': '1'}\na#b# False\n"
+)
+
+
+def test_what_a_fence_walk_reaches_is_useless(executor: FallbackExecutor) -> None:
+    result = run(executor, FENCE_PROBE)
+    assert result.success, (result.message, result.stderr)
+    assert result.stdout == FENCE_PROBE_OUTPUT
+
+
+def test_library_code_works_under_the_audit_hook(executor: FallbackExecutor) -> None:
+    result = run(executor, LIBRARY_WORK)
+    assert result.success, (result.message, result.stderr)
+    assert result.stdout == LIBRARY_WORK_OUTPUT
+
+
+def test_lone_surrogates_reach_the_host_replaced(executor: FallbackExecutor) -> None:
+    chunks: list[str] = []
+    code = "print('a\\ud800b')\nraise ValueError('\\udcff')\n"
+    result = run(executor, code, on_output=lambda stream, text: chunks.append(text))
+    assert result.stdout == "a\ufffdb\n" and chunks[0] == "a\ufffdb\n"
+    assert result.message == "ValueError: \ufffd"
+    json.dumps(result.stderr, ensure_ascii=False).encode("utf-8")  # the kernel's packer does this
+
+
+# Flood counting: the frames' text counts, not their JSON (unit tests of FrameReader)
+
+
+def _frames(tag: str, texts: list[str]) -> bytes:
+    return "".join(json.dumps({"t": tag, "d": text}) + "\n" for text in texts).encode()
+
+
+def test_many_short_lines_are_not_a_flood() -> None:
+    from nexus_kernel.executors.frames import FrameReader
+
+    reader = FrameReader()
+    lines = [f"{i}\n" for i in range(150000)]
+    data = _frames("out", lines)
+    assert len(data) > 3 * OUTPUT_LIMIT_BYTES  # raw JSON well past what the text may be
+    assert all(reader.feed(data[i : i + 65536]) for i in range(0, len(data), 65536))
+    result = reader.finish(mode="fallback", returncode=0, timeout_seconds=10, memory_limit_mb=64)
+    assert not reader.flooded and result.stdout == "".join(lines)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(_frames("out", ["x" * 65536] * 64), id="text-past-the-caps"),
+        pytest.param(b'{"t": "out", "d": ""}\n' * 3_000_000, id="empty-frames"),
+        pytest.param(b"x" * (20 * OUTPUT_LIMIT_BYTES), id="one-endless-line"),
+        pytest.param(b"not a frame\n" * 400_000, id="stray-lines"),
+    ],
+)
+def test_a_real_flood_is_still_stopped(data: bytes) -> None:
+    from nexus_kernel.executors.frames import FrameReader
+
+    reader = FrameReader()
+    fed = [reader.feed(data[i : i + 65536]) for i in range(0, len(data), 65536)]
+    assert reader.flooded and fed[-1] is False
+    result = reader.finish(mode="fallback", returncode=-9, timeout_seconds=10, memory_limit_mb=64)
+    assert result.message == "Tool wrote more output than allowed and was stopped"

@@ -41,8 +41,19 @@ as such and, unless it is None, its ``repr()`` (cut at ``output_limit`` characte
 ask get exactly the frames above.
 
 The restrictions installed here (import guard, guarded ``open``/``getattr``, no ``eval``/``exec``)
-enforce the policy at run time, behind the validator. They are a second fence, not the boundary:
-the container or the process sandbox around this program is.
+enforce the policy at run time, behind the validator. Attribute walks get around them (the real
+``os`` is one ``random._os`` away), so just before the tool runs an audit hook, which nothing can
+remove, refuses what the policy does not grant whoever calls it: running programs, signals,
+sockets, ctypes, files outside ``tmp_root`` (reads also where Python's own modules are), tracing
+and more (``_AUDIT_GROUPS``); refused calls raise ``PermissionError`` ("the sandbox refuses ...").
+Library code opens files with the real ``open``, which does not map ``/tmp`` to ``tmp_root`` as the
+tool's own ``open`` does: where they differ (the fallback's process level), libraries are given
+``TMPDIR``. All of this is a second fence, not the boundary: the container or the process sandbox
+around this program is.
+
+Stream frames carry at most ``output_limit`` bytes of text per stream; one frame per line written
+(or per 8 KB), so output shows up as it is printed. The host counts the frames' text, not their
+JSON, against its flood limit.
 """
 
 import _signal
@@ -104,6 +115,7 @@ class _Reporter:
     """Writes frames to the host, one JSON object per line."""
 
     def __init__(self, fd: int) -> None:
+        self.fd = fd
         self._file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=True)
 
     def send(self, frame: dict) -> None:
@@ -120,7 +132,13 @@ class _Stream:
     def __init__(self, name: str, tag: str, reporter: _Reporter, limit: int) -> None:
         self.name = name
         self._tag = tag
-        self._reporter = reporter
+        send = reporter.send
+
+        def emit(frame: dict) -> None:
+            send(frame)
+
+        # A closure, not the reporter: ``sys.stdout._reporter`` would hand a tool the frame writer.
+        self._emit = emit
         self._limit = limit
         self._sent = 0
         self._buffer: list = []
@@ -155,7 +173,7 @@ class _Stream:
             self.truncated = True
         self._sent += min(size, room)
         if text:
-            self._reporter.send({"t": self._tag, "d": text})
+            self._emit({"t": self._tag, "d": text})
 
     def isatty(self) -> bool:
         return False
@@ -390,6 +408,146 @@ def _landlock(ctypes, libc, rules: dict) -> None:
 
 _STARTED_BY = os.getppid()
 
+#: Audit events the tool may not raise, by what they do, each with the modules whose grant by the
+#: policy grants them too. The import guard and the guarded builtins are a fence that attribute walks
+#: get around (``object.__subclasses__()``, a frame's ``f_back`` or ``f_builtins``, ``random._os``...);
+#: an audit hook cannot be removed, so whatever real ``os``, ``sys`` or ``builtins`` a tool reaches,
+#: what the policy does not grant still fails. A policy that grants these modules (the test suite's
+#: "wide" one) leaves the sandbox alone to stop them. Entries: (granted by, events, event prefixes,
+#: modules whose import is refused; only modules not loaded yet raise the event, the rest is events).
+_AUDIT_GROUPS = (
+    (("os", "subprocess", "pty", "multiprocessing"),
+     ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.Popen",
+      "pty.spawn", "os.startfile"),
+     (), ("_posixsubprocess", "subprocess", "pty", "multiprocessing", "_multiprocessing", "_posixshmem")),
+    (("os", "signal"), ("os.kill", "os.killpg", "signal.pthread_kill"), (), ()),
+    (("socket", "ssl", "asyncio"), (), ("socket.",), ("socket", "_socket", "ssl", "_ssl")),
+    (("ctypes",), (), ("ctypes.",), ("ctypes", "_ctypes")),
+    (("mmap",), ("mmap.__new__",), (), ("mmap",)),
+    (("resource",), ("resource.setrlimit", "resource.prlimit"), (), ("resource",)),
+    (("fcntl", "termios"), ("fcntl.ioctl",), (), ("fcntl", "termios")),
+    (("gc",), ("gc.get_objects", "gc.get_referrers", "gc.get_referents"), (), ("gc",)),
+    ((), ("sys.settrace", "sys.setprofile", "sys.addaudithook", "sys._current_frames", "code.__new__",
+          "builtins.breakpoint", "os.add_dll_directory"),
+     ("syslog.", "winreg.", "msvcrt.", "_winapi."),
+     ("faulthandler", "tracemalloc", "_testcapi", "_testinternalcapi", "_xxsubinterpreters")),
+)  # fmt: skip
+#: Modules whose grant lets the tool work on any path: then the sandbox alone confines files.
+_FILE_MODULES = ("os", "pathlib", "shutil", "glob")
+#: Events that change the file system at their string arguments: allowed under tmp_root only.
+_WRITE_EVENTS = frozenset({
+    "os.chmod", "os.chown", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.symlink", "os.link",
+    "os.truncate", "os.utime", "os.chflags", "os.lchflags", "os.setxattr", "os.removexattr",
+    "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.copytree",
+    "shutil.move", "shutil.chown",
+})  # fmt: skip
+#: Events that read at their string arguments: allowed under tmp_root and the readable roots.
+_READ_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.listxattr", "os.getxattr"})
+#: What ``open`` means to write (``os.open`` gives only flags; ``io.open`` gives a mode).
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _install_audit_hook(tmp_root: str, reporter_fd: int, allowed: frozenset) -> None:
+    """Refuse the audit events the policy does not grant, for the rest of the run (``_AUDIT_GROUPS``).
+
+    Files (unless the policy grants ``os`` or the like): written only under ``tmp_root``; read there
+    and where Python reads its own modules (imports and tracebacks need that) and the time zone
+    database; no links made (their targets would escape a check by path). Called just before the
+    tool's code runs, after the bootstrap has loaded what it needs; nothing keeps a reference to it.
+    The hook calls no Python code and looks up no global or builtin when it runs: everything it
+    uses is bound here, so a tool that patches modules it reached cannot reach into the check.
+    """
+    sep = os.sep
+
+    def roots_of(paths) -> tuple:
+        # The paths as given and as resolved: the tool names them either way (/tmp may be a link).
+        return tuple({os.path.normpath(p) for p in paths} | {os.path.realpath(p) for p in paths})
+
+    # The interpreter's module directories (``-I -S``: the standard library only).
+    read_roots = roots_of([p for p in sys.path if p] + ["/usr/share/zoneinfo", os.devnull, tmp_root])
+    write_roots = roots_of([tmp_root])
+    refused, prefixes, imports = set(), (), set()
+    for granted_by, events, event_prefixes, modules in _AUDIT_GROUPS:
+        if not any(_allowed(name, allowed) for name in granted_by):
+            refused.update(events)
+            prefixes += event_prefixes
+            imports.update(modules)
+    files = not any(_allowed(name, allowed) for name in _FILE_MODULES)
+    if files:
+        refused.update(("os.symlink", "os.link"))
+        watched = frozenset(refused | {"import", "open"} | _WRITE_EVENTS | _READ_EVENTS)
+    else:
+        watched = frozenset(refused | {"import"})
+    refused = frozenset(refused)
+    imports = frozenset(imports)
+    write_events, read_events, write_flags = _WRITE_EVENTS, _READ_EVENTS, _WRITE_FLAGS
+    getcwd, fspath = os.getcwd, os.fspath
+    _isinstance, _str, _bytes, _int = isinstance, str, bytes, int
+    _PermissionError, _ImportError, _TypeError, _UnicodeError = (
+        PermissionError, ImportError, TypeError, UnicodeError
+    )  # fmt: skip
+
+    def inside(path, roots) -> bool:
+        if _isinstance(path, _int):
+            return path != reporter_fd  # an open descriptor; the frame pipe stays the bootstrap's
+        if path is None:
+            path = "."
+        try:
+            path = fspath(path)
+        except _TypeError:
+            return False
+        if _isinstance(path, _bytes):
+            try:
+                path = path.decode("utf-8", "surrogateescape")
+            except _UnicodeError:
+                return False
+        if not path.startswith(sep):
+            path = getcwd() + sep + path
+        # normpath by hand, with str methods only (see above)
+        parts = []
+        for part in path.split(sep):
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part and part != ".":
+                parts.append(part)
+        path = sep + sep.join(parts)
+        for root in roots:  # noqa: SIM110 - any() is a builtin, which the tool could replace
+            if path == root or path.startswith(root + sep if root != sep else sep):
+                return True
+        return False
+
+    def refuse(event: str, what) -> None:
+        raise _PermissionError(f"the sandbox refuses {event} ({what!r}) to tools")
+
+    def hook(event: str, args: tuple) -> None:
+        if event not in watched:
+            if prefixes and event.startswith(prefixes):
+                refuse(event, args[:1])
+            return
+        if event == "open":
+            path, mode, flags = args
+            if _isinstance(mode, _str):
+                write = "w" in mode or "a" in mode or "x" in mode or "+" in mode
+            else:
+                write = _isinstance(flags, _int) and flags & write_flags
+            if not inside(path, write_roots if write else read_roots):
+                refuse("writing" if write else "reading", path)
+        elif event == "import":
+            if args[0] in imports:
+                raise _ImportError(f"the sandbox refuses to load module {args[0]!r}")
+        elif event in refused:
+            refuse(event, args[:1])
+        else:
+            roots = write_roots if event in write_events else read_roots
+            for arg in args:
+                if _isinstance(arg, (_str, _bytes)) and not inside(arg, roots):
+                    refuse(event, arg)
+            if event in read_events and (not args or args[0] is None) and not inside(None, roots):
+                refuse(event, ".")
+
+    sys.addaudithook(hook)
+
 
 def _tool_error(exc: BaseException) -> dict:
     import traceback
@@ -456,6 +614,9 @@ def main() -> None:
     namespace = {"__name__": "__main__", "__doc__": None,
                  "__builtins__": _restricted_builtins(header, facade)}  # fmt: skip
 
+    _install_audit_hook(
+        os.path.realpath(header["tmp_root"]), reporter.fd, frozenset(header["allowed_modules"])
+    )
     ok, error, exit_status, value = True, None, None, None
     started = time.perf_counter()
     try:

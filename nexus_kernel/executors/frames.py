@@ -8,6 +8,7 @@ memory limit or a crash reads the same in every mode.
 from __future__ import annotations
 
 import json
+import re
 import signal
 from typing import Any
 
@@ -15,10 +16,29 @@ from ..limits import OUTPUT_LIMIT_BYTES
 from .base import ExecutionResult, OutputCallback, ToolError
 
 SUCCESS_MESSAGE = "Dynamic tool executed successfully"
-#: Raw bytes the host accepts before it stops a run: the bootstrap caps each stream itself,
-#: so more than this means the tool bypassed it (writing to a raw file descriptor, say).
+#: Output the host accepts before it stops a run, counted as the text of the stream frames (UTF-8
+#: bytes) plus every other byte as it came: the bootstrap caps each stream itself, so more than this
+#: means the tool bypassed it (writing to a raw file descriptor, say). The frames' JSON around the
+#: text is not counted: an honest tool printing many short lines sends ~25 bytes of it per line.
 RAW_BYTES_LIMIT = 3 * OUTPUT_LIMIT_BYTES + 64 * 1024
+#: Bytes as they came, JSON included: bounds the parsing work for frames whose text is tiny or
+#: empty (only a tool that reached the frame descriptor sends those). An honest run stays below it:
+#: at most ~23 bytes of JSON per byte of text (one "\n" per frame) on each 1 MB-capped stream.
+FRAME_BYTES_LIMIT = 48 * OUTPUT_LIMIT_BYTES
+#: The longest frame line an honest run sends: one write's text (at most the 1 MB cap) in JSON, where
+#: a control character takes 6 bytes; or the ``val`` frame (1 M characters, up to 12 bytes each).
+LINE_BYTES_LIMIT = 16 * OUTPUT_LIMIT_BYTES
 _STREAMS = {"out": "stdout", "err": "stderr"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which JSON can carry but UTF-8 cannot) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 class FrameReader:
@@ -26,8 +46,10 @@ class FrameReader:
 
     def __init__(self, on_output: OutputCallback | None = None) -> None:
         self._on_output = on_output
-        self._pending = b""
-        self._raw_bytes = 0
+        self._pending: list[bytes] = []  # the unfinished line, in pieces (joined once, when it ends)
+        self._pending_bytes = 0
+        self._raw_bytes = 0  # everything, as it came
+        self._counted = 0  # what counts against RAW_BYTES_LIMIT (see there)
         self._text: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._stray: list[str] = []
         self.end: dict[str, Any] | None = None
@@ -37,16 +59,29 @@ class FrameReader:
     @property
     def flooded(self) -> bool:
         """True once the sandbox has sent more than any honest run can."""
-        return self._raw_bytes > RAW_BYTES_LIMIT
+        return (
+            self._counted > RAW_BYTES_LIMIT
+            or self._raw_bytes > FRAME_BYTES_LIMIT
+            or self._pending_bytes > LINE_BYTES_LIMIT
+        )
 
     def feed(self, data: bytes) -> bool:
         """Take bytes from the sandbox; returns False when the run must be stopped (flood)."""
         if self.flooded:
             return False
         self._raw_bytes += len(data)
-        *lines, self._pending = (self._pending + data).split(b"\n")
-        for line in lines:
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            self._pending.append(data[start:end])
+            line = b"".join(self._pending)
+            self._pending, self._pending_bytes = [], 0
             self._line(line)
+            start = end + 1
+            if self.flooded:
+                return False
+        if start < len(data):
+            self._pending.append(data[start:])
+            self._pending_bytes += len(data) - start
         return not self.flooded
 
     def count_raw(self, size: int) -> bool:
@@ -55,6 +90,7 @@ class FrameReader:
         Returns False when the run must be stopped, like ``feed``.
         """
         self._raw_bytes += size
+        self._counted += size
         return not self.flooded
 
     def _line(self, line: bytes) -> None:
@@ -65,22 +101,26 @@ class FrameReader:
         kind = frame.get("t") if isinstance(frame, dict) else None
         if not isinstance(kind, str):
             # Not a frame: bytes a tool wrote around its streams. Keep them as sandbox stderr.
+            self._counted += len(line) + 1
             self._stray.append(line.decode("utf-8", "replace") + "\n")
             return
         if kind in _STREAMS and isinstance(frame.get("d"), str):
-            stream = _STREAMS[kind]
-            self._text[stream].append(frame["d"])
+            stream, text = _STREAMS[kind], clean_text(frame["d"])
+            self._counted += len(text.encode("utf-8"))
+            self._text[stream].append(text)
             if self._on_output is not None:
-                self._on_output(stream, frame["d"])
-        elif kind == "end" and self.end is None:
+                self._on_output(stream, text)
+            return
+        self._counted += len(line) + 1
+        if kind == "end" and self.end is None:
             self.end = frame
         elif kind == "val" and isinstance(frame.get("d"), str) and self.end is None:
-            self.value = frame["d"]
+            self.value = clean_text(frame["d"])
 
     @property
     def stray(self) -> str:
         """Anything the sandbox printed that was not a frame."""
-        return "".join(self._stray) + self._pending.decode("utf-8", "replace")
+        return "".join(self._stray) + b"".join(self._pending).decode("utf-8", "replace")
 
     def finish(
         self,
@@ -149,9 +189,9 @@ def _tool_error(raw: object) -> ToolError | None:
         return None
     traceback = raw.get("traceback")
     return ToolError(
-        ename=str(raw.get("ename", "Error")),
-        evalue=str(raw.get("evalue", "")),
-        traceback=[str(line) for line in traceback] if isinstance(traceback, list) else [],
+        ename=clean_text(str(raw.get("ename", "Error"))),
+        evalue=clean_text(str(raw.get("evalue", ""))),
+        traceback=[clean_text(str(line)) for line in traceback] if isinstance(traceback, list) else [],
     )
 
 

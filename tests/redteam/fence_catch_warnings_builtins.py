@@ -1,13 +1,15 @@
 # attack: warnings.catch_warnings() keeps the real warnings module; its __builtins__ are the real
 #   builtins, with the unguarded __import__
-# escaped-if: stdout has "BYPASSED:" (real import reached) or "ESCAPED:" (the host reached with it)
+# escaped-if: stdout has "BYPASSED:" (a dangerous call on what it reached was not refused) or
+#   "ESCAPED:" (the host reached with it); "REACHED:" only says what the walk got to
 # policy: normal
 import warnings
 
 
 def contain(real):
-    """What the real os can do here; prints ESCAPED for anything that reaches the host."""
-    reached = []
+    """Use the real os (or posix) it reached: BYPASSED for each dangerous call the runtime fence lets
+    run (in the sandbox), ESCAPED for anything that reaches the host."""
+    reached, ran = [], []
     try:
         real["close"](real["open"]("/etc/shadow", real["O_RDONLY"]))
         reached.append("read /etc/shadow")
@@ -27,10 +29,25 @@ def contain(real):
             reached.append(f"may signal its parent {parent}")
         except OSError:
             pass
+    importer = (real.get("__builtins__") or {}).get("__import__", __import__)
+    attempts = {
+        "ran a shell command": lambda: real["system"]("true"),
+        "opened /etc/passwd": lambda: real["close"](real["open"]("/etc/passwd", real["O_RDONLY"])),
+        "sent a signal": lambda: real["kill"](real["getpid"](), 0),
+        "listed /": lambda: real["listdir"]("/"),
+        "made a socket": lambda: importer("socket").socket().close(),
+    }
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+            ran.append(what)
+        except Exception:  # refused, whichever way
+            pass
+    print("BYPASSED: the fence let it: " + ", ".join(ran) if ran else "fence held: all refused")
     print("ESCAPED: " + ", ".join(reached) if reached else "sandbox held: no host file, secret or parent")
 
 
 real_builtins = warnings.catch_warnings()._module.__builtins__
 real_os = real_builtins["__import__"]("os")
-print("BYPASSED: catch_warnings()._module.__builtins__ gave the real import")
+print("REACHED: catch_warnings()._module.__builtins__ gave the real import")
 contain(real_os.__dict__)

@@ -1,11 +1,13 @@
 # attack: a frame's f_builtins are the real builtins of the module that runs it: eval is back
-# escaped-if: stdout has "BYPASSED:" (the real eval ran) or "ESCAPED:" (the host reached with it)
+# escaped-if: stdout has "BYPASSED:" (a dangerous call on what it reached was not refused) or
+#   "ESCAPED:" (the host reached with it); "REACHED:" only says what the walk got to
 # policy: normal
 
 
 def contain(real):
-    """What the real os can do here; prints ESCAPED for anything that reaches the host."""
-    reached = []
+    """Use the real os (or posix) it reached: BYPASSED for each dangerous call the runtime fence lets
+    run (in the sandbox), ESCAPED for anything that reaches the host."""
+    reached, ran = [], []
     try:
         real["close"](real["open"]("/etc/shadow", real["O_RDONLY"]))
         reached.append("read /etc/shadow")
@@ -25,6 +27,21 @@ def contain(real):
             reached.append(f"may signal its parent {parent}")
         except OSError:
             pass
+    importer = (real.get("__builtins__") or {}).get("__import__", __import__)
+    attempts = {
+        "ran a shell command": lambda: real["system"]("true"),
+        "opened /etc/passwd": lambda: real["close"](real["open"]("/etc/passwd", real["O_RDONLY"])),
+        "sent a signal": lambda: real["kill"](real["getpid"](), 0),
+        "listed /": lambda: real["listdir"]("/"),
+        "made a socket": lambda: importer("socket").socket().close(),
+    }
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+            ran.append(what)
+        except Exception:  # refused, whichever way
+            pass
+    print("BYPASSED: the fence let it: " + ", ".join(ran) if ran else "fence held: all refused")
     print("ESCAPED: " + ", ".join(reached) if reached else "sandbox held: no host file, secret or parent")
 
 
@@ -34,5 +51,5 @@ except ValueError as exc:
     outer = exc.__traceback__.tb_frame.f_back
 real_builtins = outer.f_builtins
 real_os = real_builtins["eval"]("__import__('os')", {"__builtins__": real_builtins})
-print("BYPASSED: f_builtins gave the real eval, which imported", real_os.__name__)
+print("REACHED: f_builtins gave the real eval, which imported", real_os.__name__)
 contain(real_os.__dict__)

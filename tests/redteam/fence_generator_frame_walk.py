@@ -1,11 +1,13 @@
 # attack: a running generator's gi_frame.f_back is its caller; walk out to the bootstrap's frames
-# escaped-if: stdout has "BYPASSED:" (bootstrap globals reached) or "ESCAPED:" (the host reached)
+# escaped-if: stdout has "BYPASSED:" (a dangerous call on what it reached was not refused) or
+#   "ESCAPED:" (the host reached with it); "REACHED:" only says what the walk got to
 # policy: normal
 
 
 def contain(real):
-    """What the real os can do here; prints ESCAPED for anything that reaches the host."""
-    reached = []
+    """Use the real os (or posix) it reached: BYPASSED for each dangerous call the runtime fence lets
+    run (in the sandbox), ESCAPED for anything that reaches the host."""
+    reached, ran = [], []
     try:
         real["close"](real["open"]("/etc/shadow", real["O_RDONLY"]))
         reached.append("read /etc/shadow")
@@ -25,6 +27,21 @@ def contain(real):
             reached.append(f"may signal its parent {parent}")
         except OSError:
             pass
+    importer = (real.get("__builtins__") or {}).get("__import__", __import__)
+    attempts = {
+        "ran a shell command": lambda: real["system"]("true"),
+        "opened /etc/passwd": lambda: real["close"](real["open"]("/etc/passwd", real["O_RDONLY"])),
+        "sent a signal": lambda: real["kill"](real["getpid"](), 0),
+        "listed /": lambda: real["listdir"]("/"),
+        "made a socket": lambda: importer("socket").socket().close(),
+    }
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+            ran.append(what)
+        except Exception:  # refused, whichever way
+            pass
+    print("BYPASSED: the fence let it: " + ", ".join(ran) if ran else "fence held: all refused")
     print("ESCAPED: " + ", ".join(reached) if reached else "sandbox held: no host file, secret or parent")
 
 
@@ -41,5 +58,5 @@ def walker():
 generator = walker()
 found = next(generator)
 if found is not None:
-    print("BYPASSED: a generator's frame chain reached the bootstrap's globals")
+    print("REACHED: a generator's frame chain reached the bootstrap's globals")
     contain(found["os"].__dict__)

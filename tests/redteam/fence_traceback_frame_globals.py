@@ -1,12 +1,14 @@
 # attack: an exception's traceback leads to frames; walk f_back out of the tool into the bootstrap
 #   and read its module globals (os, sys, the reporter)
-# escaped-if: stdout has "BYPASSED:" (bootstrap globals reached) or "ESCAPED:" (the host reached)
+# escaped-if: stdout has "BYPASSED:" (a dangerous call on what it reached was not refused) or
+#   "ESCAPED:" (the host reached with it); "REACHED:" only says what the walk got to
 # policy: normal
 
 
 def contain(real):
-    """What the real os can do here; prints ESCAPED for anything that reaches the host."""
-    reached = []
+    """Use the real os (or posix) it reached: BYPASSED for each dangerous call the runtime fence lets
+    run (in the sandbox), ESCAPED for anything that reaches the host."""
+    reached, ran = [], []
     try:
         real["close"](real["open"]("/etc/shadow", real["O_RDONLY"]))
         reached.append("read /etc/shadow")
@@ -26,6 +28,21 @@ def contain(real):
             reached.append(f"may signal its parent {parent}")
         except OSError:
             pass
+    importer = (real.get("__builtins__") or {}).get("__import__", __import__)
+    attempts = {
+        "ran a shell command": lambda: real["system"]("true"),
+        "opened /etc/passwd": lambda: real["close"](real["open"]("/etc/passwd", real["O_RDONLY"])),
+        "sent a signal": lambda: real["kill"](real["getpid"](), 0),
+        "listed /": lambda: real["listdir"]("/"),
+        "made a socket": lambda: importer("socket").socket().close(),
+    }
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+            ran.append(what)
+        except Exception:  # refused, whichever way
+            pass
+    print("BYPASSED: the fence let it: " + ", ".join(ran) if ran else "fence held: all refused")
     print("ESCAPED: " + ", ".join(reached) if reached else "sandbox held: no host file, secret or parent")
 
 
@@ -35,7 +52,7 @@ except ValueError as exc:
     frame = exc.__traceback__.tb_frame
 while frame is not None:
     if "os" in frame.f_globals and frame.f_globals is not globals():
-        print("BYPASSED: tb_frame.f_back reached the bootstrap's globals:", sorted(frame.f_globals)[:6])
+        print("REACHED: tb_frame.f_back reached the bootstrap's globals:", sorted(frame.f_globals)[:6])
         contain(frame.f_globals["os"].__dict__)
         break
     frame = frame.f_back

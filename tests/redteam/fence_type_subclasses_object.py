@@ -1,12 +1,14 @@
 # attack: type.__subclasses__(object) lists every class without touching __base__; the import
 #   machinery's BuiltinImporter loads sys and posix, the real ones
-# escaped-if: stdout has "BYPASSED:" (real posix reached) or "ESCAPED:" (the host reached with it)
+# escaped-if: stdout has "BYPASSED:" (a dangerous call on what it reached was not refused) or
+#   "ESCAPED:" (the host reached with it); "REACHED:" only says what the walk got to
 # policy: normal
 
 
 def contain(real):
-    """What the real os can do here; prints ESCAPED for anything that reaches the host."""
-    reached = []
+    """Use the real os (or posix) it reached: BYPASSED for each dangerous call the runtime fence lets
+    run (in the sandbox), ESCAPED for anything that reaches the host."""
+    reached, ran = [], []
     try:
         real["close"](real["open"]("/etc/shadow", real["O_RDONLY"]))
         reached.append("read /etc/shadow")
@@ -26,12 +28,27 @@ def contain(real):
             reached.append(f"may signal its parent {parent}")
         except OSError:
             pass
+    importer = (real.get("__builtins__") or {}).get("__import__", __import__)
+    attempts = {
+        "ran a shell command": lambda: real["system"]("true"),
+        "opened /etc/passwd": lambda: real["close"](real["open"]("/etc/passwd", real["O_RDONLY"])),
+        "sent a signal": lambda: real["kill"](real["getpid"](), 0),
+        "listed /": lambda: real["listdir"]("/"),
+        "made a socket": lambda: importer("socket").socket().close(),
+    }
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+            ran.append(what)
+        except Exception:  # refused, whichever way
+            pass
+    print("BYPASSED: the fence let it: " + ", ".join(ran) if ran else "fence held: all refused")
     print("ESCAPED: " + ", ".join(reached) if reached else "sandbox held: no host file, secret or parent")
 
 
 for cls in type.__subclasses__(object):
     if cls.__name__ == "BuiltinImporter":
         real_posix = cls.load_module("posix")
-        print("BYPASSED: BuiltinImporter.load_module gave the real posix module")
+        print("REACHED: BuiltinImporter.load_module gave the real posix module")
         contain(real_posix.__dict__)
         break
