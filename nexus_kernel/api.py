@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import response, validator
-from .executors.base import ExecutionRequest, ExecutorUnavailable, OutputCallback, ToolError
+from .executors.base import (
+    ExecutionRequest,
+    ExecutionResult,
+    ExecutorUnavailable,
+    OutputCallback,
+    ToolError,
+)
 from .executors.selector import select_executor
 from .limits import MEMORY_DEFAULT_MB, TIMEOUT_DEFAULT_S, Limits
 from .policy import Policy, load_policy
@@ -54,9 +60,7 @@ def run_tool(
     tool_id = response.new_tool_id()
     policy = policy or load_policy()
 
-    def refuse(message: str, security_check: dict[str, Any], ename: str) -> ToolRun:
-        result = response.refusal(message)
-        result.error = ToolError(ename, message, [f"{ename}: {message}"])
+    def respond(result: ExecutionResult, security_check: dict[str, Any]) -> ToolRun:
         built = response.build(
             tool_id=tool_id,
             timeout=timeout,
@@ -64,7 +68,12 @@ def run_tool(
             security_check=_public(security_check),
             result=result,
         )
-        return ToolRun(built, result.error)
+        return ToolRun(built, result.error, result.value)
+
+    def refuse(message: str, security_check: dict[str, Any], ename: str) -> ToolRun:
+        result = response.refusal(message)
+        result.error = ToolError(ename, message, [f"{ename}: {message}"])
+        return respond(result, security_check)
 
     if not isinstance(python_code, str):
         check = {"safe": False, "violations": ["python_code must be a str"]}
@@ -104,14 +113,7 @@ def run_tool(
     except Exception as exc:  # the API promises a response, never an exception
         log.exception("executor %s failed", getattr(executor, "mode", executor))
         return refuse(f"internal error in the {executor.mode} executor: {exc}", check, "SandboxError")
-    built = response.build(
-        tool_id=tool_id,
-        timeout=timeout,
-        memory_limit_mb=memory_limit_mb,
-        security_check=_public(check),
-        result=result,
-    )
-    return ToolRun(built, result.error, result.value)
+    return respond(result, check)
 
 
 def _public(check: dict[str, Any]) -> dict[str, Any]:

@@ -82,13 +82,7 @@ def complete(code: str, cursor_pos: int, policy: Policy | None = None) -> dict[s
             start = cursor_pos - len(prefix)
     if matches is None:
         matches, start = _complete_simple(code, cursor_pos, line, policy)
-    return {
-        "status": "ok",
-        "matches": matches,
-        "cursor_start": start,
-        "cursor_end": cursor_pos,
-        "metadata": {},
-    }
+    return _completion_reply(matches, start, cursor_pos)
 
 
 def _typed_prefix(item: Any) -> str:
@@ -116,13 +110,7 @@ def _complete_directive(line: str, cursor_pos: int) -> dict[str, Any]:
     else:
         matches = [f"%{name}" for name in DIRECTIVES if f"%{name}".startswith(stripped)]
         start = cursor_pos - len(stripped)
-    return {
-        "status": "ok",
-        "matches": matches,
-        "cursor_start": start,
-        "cursor_end": cursor_pos,
-        "metadata": {},
-    }
+    return _completion_reply(matches, start, cursor_pos)
 
 
 def _complete_simple(code: str, cursor_pos: int, line: str, policy: Policy) -> tuple[list[str], int]:
@@ -244,3 +232,13 @@ def is_complete(code: str) -> dict[str, Any]:
     if len(lines) > 1 and last[:1] in (" ", "\t") and last.strip():
         return {"status": "incomplete", "indent": re.match(r"\s*", last).group()}
     return {"status": "complete"}
+
+
+def _completion_reply(matches: list[str], start: int, cursor_pos: int) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "matches": matches,
+        "cursor_start": start,
+        "cursor_end": cursor_pos,
+        "metadata": {},
+    }

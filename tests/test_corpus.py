@@ -138,21 +138,29 @@ def _evidence(text: str, markers: tuple[str, ...] = EVIDENCE) -> list[str]:
 @cache
 def _host_stdout(path: Path) -> str:
     """What plain ``python3 -I`` prints for ``path`` on the host, with a private /tmp."""
-    command = [sys.executable, "-I", str(path)]
+    # The source goes in on stdin, and the interpreter is the real one rather than the venv's link
+    # (with -I only the standard library is used): a checkout under /tmp, as a CI clone may be,
+    # would otherwise vanish under bubblewrap's private /tmp.
+    python = os.path.realpath(sys.executable)
+    command = [python, "-I", "-"]
+    source = path.read_text()
     bwrap = shutil.which("bwrap")
-    if bwrap:
+    if bwrap and not python.startswith("/tmp/"):
         # The benign programs write under /tmp: give them a /tmp of their own, so nothing is left.
         done = subprocess.run(
             [bwrap, "--dev-bind", "/", "/", "--tmpfs", "/tmp", "--chdir", "/tmp", *command],
-            capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            input=source, capture_output=True, text=True, timeout=60,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         )  # fmt: skip
     else:
         # Without bubblewrap: a scratch working directory, and the /tmp paths the source names go.
-        named = set(re.findall(r"/tmp/[\w.-]+", path.read_text()))
+        named = set(re.findall(r"/tmp/[\w.-]+", source))
         existing = {p for p in named if os.path.lexists(p)}
         with tempfile.TemporaryDirectory(prefix="nexus-corpus-") as cwd:
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=cwd)
+                done = subprocess.run(
+                    command, input=source, capture_output=True, text=True, timeout=60, cwd=cwd
+                )
             finally:
                 for leftover in named - existing:
                     _remove(leftover)
