@@ -16,7 +16,7 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipy
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _MODES = {
     "docker_isolated": "docker_isolated (a Docker engine answered)",
-    "fallback": "fallback (no Docker engine answered)",
+    "fallback": "fallback (no Docker engine answered, or NEXUS_EXECUTION_MODE=fallback)",
 }
 
 
